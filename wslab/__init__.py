@@ -1,0 +1,62 @@
+"""wslab: see the WebSocket lifecycle happen, one notebook cell at a time.
+
+The core (events, lifecycle, recorder, text/HTML rendering) is imported here and needs neither
+asyncio nor ipywidgets; the servers, clients and the lab load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConnectionFailed, LoopError, NotConnected, WslabError, WslabTimeout
+from .eventlog import EventLog
+from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
+from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
+from .recorder import LogicalClock, Recorder, WallClock
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .lab import Lab
+    from .server import Peer, Server
+
+__all__ = [
+    "CLIENT_EVENTS",
+    "KINDS",
+    "SERVER_EVENTS",
+    "TRANSITIONS",
+    "Client",
+    "ConnectionFailed",
+    "ConnectionSummary",
+    "Event",
+    "EventLog",
+    "FrameInfo",
+    "Kind",
+    "Lab",
+    "LogicalClock",
+    "LoopError",
+    "NotConnected",
+    "Peer",
+    "Recorder",
+    "Server",
+    "Side",
+    "State",
+    "WallClock",
+    "WslabError",
+    "WslabTimeout",
+    "explain_close_code",
+    "summarize_connections",
+]
+
+__version__ = "0.1.0"
+
+_LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".server"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wslab' has no attribute {name!r}")

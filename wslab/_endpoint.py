@@ -1,0 +1,98 @@
+"""What clients and servers share: a name, hooks, and recording events through the lab."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .events import Event, Kind, Side
+from .hooks import SLOW_HOOK, Hook, HookRegistry, hook_name
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+__all__ = ["Endpoint", "Pair"]
+
+
+class Endpoint:
+    """A named end of connections whose events go to the lab's recorder, then to its hooks."""
+
+    side: Side
+
+    def __init__(self, lab: Lab, name: str, on: dict[Kind, Hook] | None = None) -> None:
+        self._lab = lab
+        self.name = name
+        self.hooks = HookRegistry()
+        for kind, hook in (on or {}).items():
+            self.hooks.on(kind, hook)
+
+    def on(self, kind: Kind, hook: Hook | None = None) -> Any:
+        """Register a hook for ``kind``: ``@endpoint.on("message")`` or ``endpoint.on("close", f)``."""
+        return self.hooks.on(kind, hook)
+
+    def _record(self, kind: Kind, **fields: Any) -> Event:
+        return self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
+
+    async def _emit(self, kind: Kind, **fields: Any) -> Event:
+        """Record an event, then run its hooks; a failing hook becomes an ``error`` event."""
+        event = self._record(kind, **fields)
+        for hook, exc, seconds in await self.hooks.run(event):
+            name = hook_name(hook)
+            if exc is not None:
+                error = self._record(
+                    "error",
+                    conn=event.conn,
+                    peer=event.peer,
+                    error=f"hook {name} for '{kind}' raised {type(exc).__name__}: {exc}",
+                    exc=exc,
+                )
+                if kind != "error":  # error hooks see hook failures, but never their own
+                    for err_hook, err_exc, _ in await self.hooks.run(error):
+                        if err_exc is not None:
+                            self._record(
+                                "error",
+                                conn=event.conn,
+                                peer=event.peer,
+                                error=(
+                                    f"hook {hook_name(err_hook)} for 'error' raised "
+                                    f"{type(err_exc).__name__}: {err_exc}"
+                                ),
+                                exc=err_exc,
+                            )
+            elif seconds > SLOW_HOOK:
+                self._record(
+                    "note",
+                    conn=event.conn,
+                    detail=f"hook {name} for '{kind}' took {seconds:.1f} s and blocked the lab's loop",
+                )
+        return event
+
+
+@dataclass(eq=False)
+class Pair:
+    """Both ends of one connection when the lab owns both: what makes each step deterministic.
+
+    The lab waits for ``quiet()`` after each blocking call, so the events a call caused are all
+    recorded when it returns; the three flags put the two ends' open and close in one order.
+    """
+
+    conn: str
+    client: str
+    server: str | None
+    c2s_sent: int = 0
+    c2s_received: int = 0
+    s2c_sent: int = 0
+    s2c_received: int = 0
+    busy: int = 0
+    done: bool = False
+    server_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    client_opened: asyncio.Event = field(default_factory=asyncio.Event)
+    server_closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def quiet(self) -> bool:
+        return self.done or (
+            self.busy == 0
+            and self.c2s_sent == self.c2s_received
+            and self.s2c_sent == self.s2c_received
+        )

@@ -1,0 +1,93 @@
+"""Short, deterministic words for an event: the text every view (table, diagram, mermaid) shares.
+
+Nothing here escapes HTML: views escape what they draw. Nothing here shows a port, an address or
+a random handshake key, so a lesson's output is the same on every run.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .events import Event, Payload
+from .lifecycle import explain_close_code
+
+__all__ = ["close_words", "describe", "format_size", "preview"]
+
+
+def format_size(size: int) -> str:
+    """``7 B``, ``16.0 KiB``, ``1.0 MiB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def preview(data: Payload | None, limit: int = 40) -> str:
+    """A payload as a short, quoted, one-line preview; bytes as hex."""
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        shown = data[: max(1, limit // 3)].hex(" ")
+        more = "…" if len(data) > max(1, limit // 3) else ""
+        return f"<{shown}{more}>"
+    text = data.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"'{text}'"
+
+
+def close_words(code: int | None, reason: str | None) -> str:
+    """``1000 normal closure, reason 'bye'``."""
+    if code is None:
+        return "no close code"
+    words = f"{code} {explain_close_code(code)}"
+    if reason:
+        words += f", reason {preview(reason)}"
+    return words
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def describe(event: Event, limit: int = 40) -> str:
+    """What happened, in a few words, without the seq, time or who (the table has columns for those)."""
+    kind = event.kind
+    if kind in ("message", "send", "ping", "pong"):
+        size = format_size(event.size if event.size is not None else 0)
+        kind_word = "binary" if event.is_binary else "text"
+        if kind in ("ping", "pong"):
+            kind_word = kind
+        return f"{preview(event.data, limit)} ({kind_word}, {size})".replace("'' (", "(")
+    if kind in ("close", "closing"):
+        words = close_words(event.code, event.reason)
+        if event.initiator:
+            words += f"; closed by {event.initiator}"
+        return words
+    if kind == "error":
+        return event.error or "error"
+    if kind == "connecting":
+        target = _path_of(event.data) if isinstance(event.data, str) else ""
+        return f"to {event.peer or 'server'} {target}".rstrip()
+    if kind == "upgrade":
+        count = len(event.headers or ())
+        return f"{event.detail or 'GET'} ({count} headers)"
+    if kind in ("accept", "reject"):
+        count = len(event.headers or ())
+        status = event.detail or (str(event.code) if event.code else "")
+        return f"{status} ({count} headers)"
+    if kind == "frame" and event.frame is not None:
+        text = event.frame.describe()
+        if event.data is not None:
+            text += f" {preview(event.data, limit)}"
+        if event.code is not None:
+            text += f" {close_words(event.code, event.reason)}"
+        return text
+    if kind == "open" and event.detail:
+        return event.detail
+    if kind == "connection":
+        return f"from {event.peer}" if event.peer else ""
+    return event.detail or ""

@@ -1,0 +1,32 @@
+"""One exception root for everything wslab raises.
+
+    WslabError
+    ├── WslabTimeout        a wait ran out of time (no cell ever hangs)
+    ├── LoopError           a sync call was made from inside the lab's own loop
+    ├── ConnectionFailed    the client could not open a connection
+    └── NotConnected        an operation needs an open connection
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConnectionFailed", "LoopError", "NotConnected", "WslabError", "WslabTimeout"]
+
+
+class WslabError(Exception):
+    """Base class of every error raised by wslab."""
+
+
+class WslabTimeout(WslabError, TimeoutError):
+    """A wait ran out of time."""
+
+
+class LoopError(WslabError, RuntimeError):
+    """A blocking call was made from inside the lab's event loop, where it would deadlock."""
+
+
+class ConnectionFailed(WslabError, ConnectionError):
+    """The client could not open a WebSocket connection (refused, rejected, protocol error)."""
+
+
+class NotConnected(WslabError):
+    """The operation needs an open connection and there is none."""

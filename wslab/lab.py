@@ -1,0 +1,343 @@
+"""The lab: one per notebook. It owns the loop, the recorder, and every server and client.
+
+Every blocking call returns only when the events it caused are recorded (the server's
+``message`` after ``send``, and its reply), so the event table after each cell is the same on
+every run. Every wait has a timeout that raises :class:`~wslab.errors.WslabTimeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+import weakref
+from collections.abc import Coroutine
+from typing import Any, Literal, TypeVar
+
+from ._endpoint import Pair
+from ._loop import LoopThread
+from .client import Client
+from .errors import WslabError, WslabTimeout
+from .eventlog import EventLog
+from .events import Kind, Payload
+from .hooks import Hook
+from .recorder import Clock, LogicalClock, Recorder, WallClock
+from .server import DEFAULT_ECHO, Handler, Server
+
+__all__ = ["Lab"]
+
+T = TypeVar("T")
+
+_LIVE: weakref.WeakValueDictionary[str, Lab] = weakref.WeakValueDictionary()
+_LIVE_LOCK = threading.Lock()
+
+
+class Lab:
+    """Servers and clients in one private event loop, every event recorded.
+
+    ``Lab(clock="logical")`` numbers time 1, 2, 3, … so a notebook's output never changes;
+    the default wall clock counts microseconds since the lab started. Making a lab with the name
+    of one still open closes the old one first, so re-running a notebook from the top is clean.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Literal["wall", "logical"] | Clock = "wall",
+        capacity: int = 100_000,
+        timeout: float = 5.0,
+        settle: float = 2.0,
+        name: str = "lab",
+    ) -> None:
+        if clock == "wall":
+            clock = WallClock()
+        elif clock == "logical":
+            clock = LogicalClock()
+        elif not callable(clock):
+            raise ValueError(f"clock must be 'wall', 'logical' or a callable, not {clock!r}")
+        self.name = name
+        self.timeout = timeout
+        self.settle_timeout = settle
+        self.recorder = Recorder(capacity=capacity, clock=clock)
+        self.servers: list[Server] = []
+        self.clients: list[Client] = []
+        self._pairs: dict[str, Pair] = {}
+        self._expected: dict[tuple[str, int], tuple[str, str]] = {}
+        self._conn_count = 0
+        self._activity: asyncio.Event | None = None
+        self._closed = False
+        with _LIVE_LOCK:
+            previous = _LIVE.get(name)
+            _LIVE[name] = self
+        if previous is not None and previous is not self:
+            previous.close()
+        self._loop = LoopThread(name=f"wslab-{name}")
+
+    # --- what learners call ---------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventLog:
+        """Every event kept so far, as a table when printed or displayed."""
+        return self.recorder.snapshot()
+
+    def serve(
+        self,
+        handler: Handler | None = None,
+        *,
+        echo: str | None = DEFAULT_ECHO,
+        welcome: Payload | None = None,
+        name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on: dict[Kind, Hook] | None = None,
+        **options: Any,
+    ) -> Server:
+        """Start a server now; by default it answers every message with ``Serveur a reçu : …``.
+
+        ``handler(message, peer)`` replaces the echo (return a reply, or None); ``welcome`` is sent
+        to each new client; other keywords (``max_size``, ``compression``, ``ping_interval``, …)
+        go to ``websockets.asyncio.server.serve``. It binds 127.0.0.1 unless ``host`` says otherwise.
+        """
+        return self._block(
+            self.aserve(handler, echo=echo, welcome=welcome, name=name, host=host, port=port, on=on, **options),
+            None,
+            "serve",
+        )
+
+    async def aserve(
+        self,
+        handler: Handler | None = None,
+        *,
+        echo: str | None = DEFAULT_ECHO,
+        welcome: Payload | None = None,
+        name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on: dict[Kind, Hook] | None = None,
+        **options: Any,
+    ) -> Server:
+        """Async twin of :meth:`serve`."""
+
+        async def start() -> Server:
+            server = Server(
+                self,
+                self._unique(name, "server", [s.name for s in self.servers]),
+                handler=handler,
+                echo=echo,
+                welcome=welcome,
+                host=host,
+                port=port,
+                on=on,
+                options=options,
+            )
+            await server._start()
+            self.servers.append(server)
+            return server
+
+        return await self._on_loop(start())
+
+    def connect(
+        self,
+        target: Server | str,
+        *,
+        path: str = "/",
+        name: str | None = None,
+        on: dict[Kind, Hook] | None = None,
+        **options: Any,
+    ) -> Client:
+        """Connect a new client to ``target`` (a server of this lab, or a ``ws://`` URL).
+
+        Returns once ``open`` (and the server's ``connection``) are recorded. A refused or rejected
+        attempt records ``error`` and ``close`` (1006), then raises ``ConnectionFailed``.
+        Other keywords (``compression``, ``max_size``, ``additional_headers``, …) go to
+        ``websockets.asyncio.client.connect``.
+        """
+        return self._block(self.aconnect(target, path=path, name=name, on=on, **options), None, "connect")
+
+    async def aconnect(
+        self,
+        target: Server | str,
+        *,
+        path: str = "/",
+        name: str | None = None,
+        on: dict[Kind, Hook] | None = None,
+        **options: Any,
+    ) -> Client:
+        """Async twin of :meth:`connect`."""
+
+        async def start() -> Client:
+            if isinstance(target, Server):
+                url, peer = target.url.rstrip("/") + "/" + path.lstrip("/"), target.name
+            else:
+                url, peer = target, None
+            options.setdefault("open_timeout", self.timeout)
+            client = Client(
+                self,
+                self._unique(name, "client", [c.name for c in self.clients]),
+                url,
+                peer=peer,
+                on=on,
+                options=options,
+            )
+            self.clients.append(client)
+            await client._open()
+            return client
+
+        return await self._on_loop(start())
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until every message between this lab's clients and servers has arrived."""
+        self._block(self.asettle(timeout), timeout, "settle")
+
+    async def asettle(self, timeout: float | None = None) -> None:
+        """Async twin of :meth:`settle`."""
+        await self._on_loop(self._settle(timeout))
+
+    def close(self) -> None:
+        """Close every client and server, then stop the loop: nothing is left running."""
+        if self._closed:
+            return
+        try:
+            if self._loop.alive:
+                self._loop.run(self._shutdown(), self.timeout, "close")
+        except WslabError:
+            pass
+        finally:
+            self._finish()
+
+    async def aclose(self) -> None:
+        """Async twin of :meth:`close` (the loop thread itself is stopped from outside it)."""
+        if self._closed:
+            return
+        try:
+            await self._on_loop(self._shutdown())
+        finally:
+            if not self._loop.in_loop():
+                await asyncio.to_thread(self._finish)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Lab:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"<Lab {self.name!r} {state}: {len(self.servers)} servers, {len(self.clients)} clients, "
+            f"{self.recorder.total} events>"
+        )
+
+    # --- plumbing for servers and clients ---------------------------------------------------
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
+        if self._closed:
+            coro.close()
+            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+        limit = self.timeout + self.settle_timeout if timeout is None else timeout
+        return self._loop.run(self._bounded(coro, limit, what), limit, what)
+
+    async def _bounded(self, coro: Coroutine[Any, Any, T], limit: float, what: str) -> T:
+        try:
+            async with asyncio.timeout(limit):
+                return await coro
+        except TimeoutError:
+            raise WslabTimeout(f"{what}() did not finish within {limit} s") from None
+
+    async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+        return await self._loop.arun(coro)
+
+    def _new_conn_id(self) -> str:
+        self._conn_count += 1
+        return f"c{self._conn_count}"
+
+    def _unique(self, wanted: str | None, base: str, taken: list[str]) -> str:
+        if wanted is not None:
+            if wanted in taken:
+                raise ValueError(f"the name {wanted!r} is taken in this lab")
+            return wanted
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}{n}" in taken:
+            n += 1
+        return f"{base}{n}"
+
+    def _expect(self, conn: str, local: Any, client: str, server: str | None) -> None:
+        """A client of ours is about to shake hands from ``local``: pair it with our server."""
+        self._expected[(str(local[0]), int(local[1]))] = (conn, client)
+        self._pairs[conn] = Pair(conn=conn, client=client, server=server)
+
+    def _claim(self, remote: Any, server: str) -> tuple[str, str]:
+        """The connection id and peer name for a connection a server just accepted."""
+        key = (str(remote[0]), int(remote[1])) if remote else ("", 0)
+        found = self._expected.pop(key, None)
+        if found is not None:
+            pair = self._pairs.get(found[0])
+            if pair is not None and pair.server == server:
+                return found
+            if pair is not None:  # reached one of our servers by URL: pair them now
+                pair.server = server
+                return found
+        conn = self._new_conn_id()
+        return conn, f"peer-{conn}"
+
+    def _changed(self) -> None:
+        if self._activity is not None:
+            self._activity.set()
+
+    async def _settle(self, timeout: float | None = None) -> None:
+        """Wait (best effort, bounded) until all our pairs are quiet."""
+        if self._activity is None:
+            self._activity = asyncio.Event()
+        limit = self.settle_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                while not all(p.quiet() for p in self._pairs.values()):
+                    self._activity.clear()
+                    await self._activity.wait()
+        except TimeoutError:
+            pass
+        await asyncio.sleep(0)
+
+    async def _wait_flag(self, flag: asyncio.Event) -> None:
+        try:
+            async with asyncio.timeout(self.settle_timeout):
+                await flag.wait()
+        except TimeoutError:
+            pass
+
+    async def _shutdown(self) -> None:
+        for client in self.clients:
+            try:
+                await client._close(1001, "lab closing")
+            except WslabError:
+                pass
+        for server in self.servers:
+            await server._stop(1001, "lab closing")
+
+    def _finish(self) -> None:
+        self._closed = True
+        self._loop.stop()
+        with _LIVE_LOCK:
+            if _LIVE.get(self.name) is self:
+                del _LIVE[self.name]
+
+
+@atexit.register
+def _close_all_labs() -> None:  # pragma: no cover - runs at interpreter exit
+    for lab in list(_LIVE.values()):
+        lab.close()

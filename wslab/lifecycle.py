@@ -1,0 +1,122 @@
+"""The connection lifecycle as a data table, and what close codes mean.
+
+A connection moves CONNECTING → OPEN → CLOSING → CLOSED (RFC 6455 section 4 and 7). Which
+recorded event moves it where is the table :data:`TRANSITIONS`; the connection panel, the docs
+and the lessons all read that table, so they cannot drift from each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from websockets.frames import CLOSE_CODE_EXPLANATIONS
+from websockets.protocol import State
+
+from .events import Event, Kind
+
+__all__ = ["TRANSITIONS", "ConnectionSummary", "State", "explain_close_code", "summarize_connections"]
+
+TRANSITIONS: dict[Kind, State] = {
+    "connecting": State.CONNECTING,
+    "upgrade": State.CONNECTING,
+    "accept": State.OPEN,
+    "connection": State.OPEN,
+    "open": State.OPEN,
+    "closing": State.CLOSING,
+    "close": State.CLOSED,
+    "reject": State.CLOSED,
+}
+"""Which event kind puts a connection in which state (all other kinds leave it as it is)."""
+
+_PLAIN_MEANINGS: dict[int, str] = {
+    1000: "normal closure",
+    1001: "going away",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1005: "no status code in the close frame",
+    1006: "abnormal closure: no close frame, the TCP connection dropped",
+    1007: "invalid data (e.g. bad UTF-8 in a text message)",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "a required extension was not negotiated",
+    1011: "server error: something failed inside the server",
+    1012: "service restart",
+    1013: "try again later",
+    1014: "bad gateway",
+    1015: "TLS handshake failure",
+}
+
+
+def explain_close_code(code: int | None) -> str:
+    """A plain-language meaning of a close code, for learners.
+
+    Uses the wording above where we have one, and websockets' own table
+    (``websockets.frames.CLOSE_CODE_EXPLANATIONS``) for the rest.
+    """
+    if code is None:
+        return ""
+    if code in _PLAIN_MEANINGS:
+        return _PLAIN_MEANINGS[code]
+    if code in CLOSE_CODE_EXPLANATIONS:
+        return CLOSE_CODE_EXPLANATIONS[code]  # type: ignore[index]
+    if 3000 <= code < 4000:
+        return "registered for libraries and frameworks"
+    if 4000 <= code < 5000:
+        return "private use by applications"
+    return "unknown code"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSummary:
+    """One connection as a server (or client) sees it: state and traffic counters."""
+
+    conn: str
+    endpoint: str
+    peer: str | None
+    state: State = State.CONNECTING
+    messages_in: int = 0
+    messages_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    close_code: int | None = None
+    close_reason: str | None = None
+    errors: int = 0
+
+
+def summarize_connections(
+    events: Iterable[Event], *, side: str | None = "server"
+) -> list[ConnectionSummary]:
+    """Fold events into one summary per (endpoint, connection), in order of first appearance.
+
+    This is the server's registry as the events tell it: the connection panel draws this, and it
+    needs no socket to do so.
+    """
+    found: dict[tuple[str, str], ConnectionSummary] = {}
+    for event in events:
+        if event.conn is None or (side is not None and event.side != side):
+            continue
+        key = (event.endpoint, event.conn)
+        summary = found.get(key) or ConnectionSummary(event.conn, event.endpoint, event.peer)
+        if event.kind in TRANSITIONS:
+            summary = replace(summary, state=TRANSITIONS[event.kind])
+        if event.kind == "message":
+            summary = replace(
+                summary,
+                messages_in=summary.messages_in + 1,
+                bytes_in=summary.bytes_in + (event.size or 0),
+            )
+        elif event.kind == "send":
+            summary = replace(
+                summary,
+                messages_out=summary.messages_out + 1,
+                bytes_out=summary.bytes_out + (event.size or 0),
+            )
+        elif event.kind == "close":
+            summary = replace(summary, close_code=event.code, close_reason=event.reason)
+        elif event.kind == "error":
+            summary = replace(summary, errors=summary.errors + 1)
+        if summary.peer is None and event.peer is not None:
+            summary = replace(summary, peer=event.peer)
+        found[key] = summary
+    return list(found.values())

@@ -1,0 +1,146 @@
+"""The recorder: a bounded, thread-safe log of events that views subscribe to.
+
+It is the one place events are numbered. Its buffer is a ring: when full, the oldest event goes,
+and the drop is counted, never silent (``dropped``, and the gap before the first ``seq``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .eventlog import EventLog
+from .events import Event
+
+__all__ = ["Clock", "clock_unit", "LogicalClock", "Recorder", "Subscriber", "WallClock"]
+
+Clock = Callable[[], int]
+"""A clock returns an integer time: a logical tick or microseconds."""
+
+Subscriber = Callable[[Event], None]
+
+
+def clock_unit(clock: Clock) -> str:
+    """``"tick"`` for a logical clock, ``"µs"`` otherwise."""
+    return str(getattr(clock, "unit", "µs"))
+
+
+class LogicalClock:
+    """Ticks 1, 2, 3, …: the same notebook gives the same times on every run."""
+
+    unit = "tick"
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count(1)
+
+    def __call__(self) -> int:
+        return next(self._ticks)
+
+    def __repr__(self) -> str:
+        return "LogicalClock()"
+
+
+class WallClock:
+    """Microseconds since the clock was made (monotonic)."""
+
+    unit = "µs"
+
+    def __init__(self) -> None:
+        self._start = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        return (time.monotonic_ns() - self._start) // 1000
+
+    def __repr__(self) -> str:
+        return "WallClock()"
+
+
+class Recorder:
+    """Numbers, stores and publishes events.
+
+    ``record(**fields)`` is the only way events are made; it is safe to call from any thread.
+    Subscribers are called synchronously with each new event; one that raises is counted in
+    ``subscriber_errors`` and never stops recording.
+    """
+
+    def __init__(self, *, capacity: int = 100_000, clock: Clock | None = None) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.clock: Clock = clock if clock is not None else WallClock()
+        self._events: deque[Event] = deque(maxlen=capacity)
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._dropped = 0
+        self._subscribers: list[Subscriber] = []
+        self.cleared = 0
+        self.subscriber_errors = 0
+        self.last_subscriber_error: BaseException | None = None
+
+    @property
+    def dropped(self) -> int:
+        """How many of the oldest events the ring buffer has let go."""
+        return self._dropped
+
+    @property
+    def total(self) -> int:
+        """How many events were ever recorded (kept plus dropped)."""
+        return self._seq
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def record(self, **fields: Any) -> Event:
+        """Make the next event from ``fields`` (everything but ``seq`` and ``time``) and publish it."""
+        with self._lock:
+            self._seq += 1
+            event = Event(seq=self._seq, time=self.clock(), **fields)
+            if len(self._events) == self.capacity:
+                self._dropped += 1
+            self._events.append(event)
+            subscribers = tuple(self._subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(event)
+            except Exception as exc:  # a broken view must never break recording
+                self.subscriber_errors += 1
+                self.last_subscriber_error = exc
+        return event
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber`` with every new event; returns a function that unsubscribes."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def snapshot(self) -> EventLog:
+        """The kept events as an immutable :class:`EventLog`."""
+        with self._lock:
+            return EventLog(
+                tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock)
+            )
+
+    def since(self, seq: int) -> list[Event]:
+        """Events with a sequence number above ``seq`` that are still kept (for incremental views)."""
+        with self._lock:
+            if not self._events or self._events[-1].seq <= seq:
+                return []
+            first = self._events[0].seq
+            start = max(0, seq - first + 1)
+            return list(itertools.islice(self._events, start, None))
+
+    def clear(self) -> None:
+        """Forget the kept events (numbering goes on, so nothing is ever renumbered)."""
+        with self._lock:
+            self.cleared += len(self._events)
+            self._events.clear()
