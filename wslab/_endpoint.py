@@ -92,7 +92,5 @@ class Pair:
 
     def quiet(self) -> bool:
         return self.done or (
-            self.busy == 0
-            and self.c2s_sent == self.c2s_received
-            and self.s2c_sent == self.s2c_received
+            self.busy == 0 and self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received
         )

@@ -230,7 +230,7 @@ class Client(Endpoint):
 
 def _negotiated(ws: ClientConnection) -> str | None:
     """What the handshake agreed on besides the defaults: ``permessage-deflate``, a subprotocol."""
-    words = [ext.name for ext in ws.protocol.extensions]
+    words = [str(ext.name) for ext in ws.protocol.extensions]
     if ws.subprotocol:
         words.append(f"subprotocol {ws.subprotocol}")
     return ", ".join(words) or None

@@ -1,10 +1,10 @@
 """One exception root for everything wslab raises.
 
-    WslabError
-    ├── WslabTimeout        a wait ran out of time (no cell ever hangs)
-    ├── LoopError           a sync call was made from inside the lab's own loop
-    ├── ConnectionFailed    the client could not open a connection
-    └── NotConnected        an operation needs an open connection
+WslabError
+├── WslabTimeout        a wait ran out of time (no cell ever hangs)
+├── LoopError           a sync call was made from inside the lab's own loop
+├── ConnectionFailed    the client could not open a connection
+└── NotConnected        an operation needs an open connection
 """
 
 from __future__ import annotations

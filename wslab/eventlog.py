@@ -66,12 +66,7 @@ def matches(
             return value == wanted
         return value in set(wanted)
 
-    return (
-        ok(event.side, side)
-        and ok(event.kind, kind)
-        and ok(event.conn, conn)
-        and ok(event.endpoint, who)
-    )
+    return ok(event.side, side) and ok(event.kind, kind) and ok(event.conn, conn) and ok(event.endpoint, who)
 
 
 class EventLog(Sequence[Event]):
@@ -175,7 +170,10 @@ class EventLog(Sequence[Event]):
         right = {0, 1}
 
         def line(cells: Sequence[str]) -> str:
-            out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+            out = [
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+            ]
             return "  ".join(out).rstrip()
 
         lines = [line(COLUMNS)]
@@ -243,7 +241,7 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
         for n in notes
     )
     body = []
-    for event, cells in zip(log, log.rows(limit)):
+    for event, cells in zip(log, log.rows(limit), strict=False):
         colour = KIND_COLOURS.get(event.kind, "#333")
         icon = KIND_ICONS.get(event.kind, "")
         tds = []

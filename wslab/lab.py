@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 import weakref
 from collections.abc import Coroutine
@@ -99,7 +100,9 @@ class Lab:
         go to ``websockets.asyncio.server.serve``. It binds 127.0.0.1 unless ``host`` says otherwise.
         """
         return self._block(
-            self.aserve(handler, echo=echo, welcome=welcome, name=name, host=host, port=port, on=on, **options),
+            self.aserve(
+                handler, echo=echo, welcome=welcome, name=name, host=host, port=port, on=on, **options
+            ),
             None,
             "serve",
         )
@@ -322,10 +325,8 @@ class Lab:
 
     async def _shutdown(self) -> None:
         for client in self.clients:
-            try:
+            with contextlib.suppress(WslabError):
                 await client._close(1001, "lab closing")
-            except WslabError:
-                pass
         for server in self.servers:
             await server._stop(1001, "lab closing")
 

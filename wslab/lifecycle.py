@@ -59,7 +59,7 @@ def explain_close_code(code: int | None) -> str:
     if code in _PLAIN_MEANINGS:
         return _PLAIN_MEANINGS[code]
     if code in CLOSE_CODE_EXPLANATIONS:
-        return CLOSE_CODE_EXPLANATIONS[code]  # type: ignore[index]
+        return CLOSE_CODE_EXPLANATIONS[code]
     if 3000 <= code < 4000:
         return "registered for libraries and frameworks"
     if 4000 <= code < 5000:
@@ -84,9 +84,7 @@ class ConnectionSummary:
     errors: int = 0
 
 
-def summarize_connections(
-    events: Iterable[Event], *, side: str | None = "server"
-) -> list[ConnectionSummary]:
+def summarize_connections(events: Iterable[Event], *, side: str | None = "server") -> list[ConnectionSummary]:
     """Fold events into one summary per (endpoint, connection), in order of first appearance.
 
     This is the server's registry as the events tell it: the connection panel draws this, and it

@@ -16,7 +16,7 @@ from typing import Any
 from .eventlog import EventLog
 from .events import Event
 
-__all__ = ["Clock", "clock_unit", "LogicalClock", "Recorder", "Subscriber", "WallClock"]
+__all__ = ["Clock", "LogicalClock", "Recorder", "Subscriber", "WallClock", "clock_unit"]
 
 Clock = Callable[[], int]
 """A clock returns an integer time: a logical tick or microseconds."""
@@ -126,9 +126,7 @@ class Recorder:
     def snapshot(self) -> EventLog:
         """The kept events as an immutable :class:`EventLog`."""
         with self._lock:
-            return EventLog(
-                tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock)
-            )
+            return EventLog(tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock))
 
     def since(self, seq: int) -> list[Event]:
         """Events with a sequence number above ``seq`` that are still kept (for incremental views)."""

@@ -7,7 +7,6 @@ It behaves like the seed's Node ``ws`` server: ``connection``, ``message``, ``cl
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -31,7 +30,7 @@ __all__ = ["DEFAULT_ECHO", "Handler", "Peer", "Server"]
 DEFAULT_ECHO = "Serveur a reçu : {}"
 """The seed's echo: the server answers every message with this, the message in place of ``{}``."""
 
-Handler: TypeAlias = Callable[["Payload", "Peer"], "Payload | None | Awaitable[Payload | None]"]
+Handler: TypeAlias = Callable[["Payload", "Peer"], "Payload | Awaitable[Payload | None] | None"]
 """``handler(message, peer)``: return a reply (or None for no reply); sync or async."""
 
 
