@@ -66,7 +66,9 @@ class LoopThread:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
+            if future.done():  # the coroutine itself timed out and said why
+                raise
             future.cancel()
             raise WslabTimeout(f"{what}() did not finish in {timeout} s") from None
         except BaseException:

@@ -76,4 +76,4 @@ class HookRegistry:
 
 def hook_name(hook: Callable[..., object]) -> str:
     """A hook's readable name for messages (``on_message``)."""
-    return getattr(hook, "__qualname__", None) or getattr(hook, "__name__", None) or type(hook).__name__
+    return str(getattr(hook, "__name__", None) or type(hook).__name__)

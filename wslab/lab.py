@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from ._endpoint import Pair
 from ._loop import LoopThread
 from .client import Client
-from .errors import WslabError, WslabTimeout
+from .errors import LoopError, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import Kind, Payload
 from .hooks import Hook
@@ -244,17 +244,27 @@ class Lab:
     # --- plumbing for servers and clients ---------------------------------------------------
 
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
+        """Run ``coro`` on the lab's loop and wait, bounded; refuse where waiting would deadlock."""
         if self._closed:
             coro.close()
             raise WslabError("this lab is closed: make a new one with wslab.Lab()")
-        limit = self.timeout + self.settle_timeout if timeout is None else timeout
+        if self._loop.in_loop():
+            coro.close()
+            raise LoopError(
+                f"{what}() blocks, so it cannot be called from inside the lab's event loop "
+                f"(a hook or a handler): use 'await ….a{what}()' there instead"
+            )
+        limit = (self.timeout if timeout is None else timeout) + self.settle_timeout
         return self._loop.run(self._bounded(coro, limit, what), limit, what)
 
     async def _bounded(self, coro: Coroutine[Any, Any, T], limit: float, what: str) -> T:
+        bound = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with bound:
                 return await coro
         except TimeoutError:
+            if not bound.expired():  # the call timed out on its own and said why
+                raise
             raise WslabTimeout(f"{what}() did not finish within {limit} s") from None
 
     async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,16 @@
+"""Shared fixtures: a lab with a logical clock, always closed."""
+
+from collections.abc import Iterator
+
+import pytest
+
+import wslab
+
+
+@pytest.fixture
+def lab() -> Iterator[wslab.Lab]:
+    lab = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name="test")
+    try:
+        yield lab
+    finally:
+        lab.close()
