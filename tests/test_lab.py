@@ -90,7 +90,7 @@ def test_recv_returns_messages_in_order_and_times_out_clearly(lab):
     client.send("a")
     assert client.recv() == "hi"
     assert client.recv() == "Serveur a reçu : a"
-    with pytest.raises(WslabTimeout, match="no message arrived within 0.2 s"):
+    with pytest.raises(WslabTimeout, match=r"no message arrived within 0\.2 s"):
         client.recv(timeout=0.2)
 
 
@@ -200,11 +200,7 @@ def test_a_raising_hook_becomes_an_error_event_and_the_server_keeps_serving(lab)
     client.send("two")
     errors = lab.events.filter(kind="error")
     assert len(errors) == 2
-    assert (
-        "hook test_a_raising_hook_becomes_an_error_event_and_the_server_keeps_serving.<locals>.explode"
-        in (errors[0].error or "")
-    )
-    assert "raised RuntimeError: hook bug" in (errors[0].error or "")
+    assert errors[0].error == "hook explode for 'message' raised RuntimeError: hook bug"
     assert client.recv() == "Serveur a reçu : one"
     assert client.recv() == "Serveur a reçu : two"
 
