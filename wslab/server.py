@@ -7,20 +7,36 @@ It behaves like the seed's Node ``ws`` server: ``connection``, ``message``, ``cl
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import inspect
+import ipaddress
+import warnings
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl, urlsplit
 
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import (
+    ConnectionClosed,
+    HeaderLineTooLong,
+    PayloadTooBig,
+    ProtocolError,
+    RequestLineTooLong,
+    TooManyFragments,
+    TooManyHeaders,
+)
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ._endpoint import Endpoint
+from ._redact import redact_headers, redact_url
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
+from .lifecycle import explain_close_code
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -32,6 +48,71 @@ DEFAULT_ECHO = "Serveur a reçu : {}"
 
 Handler: TypeAlias = Callable[["Payload", "Peer"], "Payload | Awaitable[Payload | None] | None"]
 """``handler(message, peer)``: return a reply (or None for no reply); sync or async."""
+
+
+_BAD_DATA = (ProtocolError, PayloadTooBig, TooManyFragments, UnicodeDecodeError)
+
+
+def session_error(ws: Connection) -> str | None:
+    """Why a connection ended badly, in words, or None when it closed cleanly.
+
+    websockets keeps the exception that made it fail the connection (``parser_exc`` for bad
+    masking, a reserved opcode, a message over ``max_size`` or a stream cut mid-frame;
+    ``connection_exc`` for invalid UTF-8 or a close that timed out) and the close frame it sent
+    in answer. A connection that ends with no close frame received is 1006, an abnormal closure.
+    """
+    protocol = ws.protocol
+    exc = protocol.parser_exc or ws.connection_exc
+    sent = protocol.close_sent
+    if isinstance(exc, _BAD_DATA):
+        what = sent.reason if sent is not None and sent.reason else str(exc)
+        if sent is None:
+            return f"bad data from the other end: {what}"
+        return f"bad data from the other end: {what}; answered {sent.code} {explain_close_code(sent.code)}"
+    if exc is not None and not isinstance(exc, EOFError):
+        return f"the connection failed: {exc}"
+    if protocol.close_rcvd is None:
+        cause = f" ({exc})" if exc is not None else ""
+        return f"the connection dropped without a closing handshake{cause}"
+    return None
+
+
+_TOO_LARGE: dict[type[Exception], tuple[int, str]] = {
+    RequestLineTooLong: (414, "Request-URI Too Long"),
+    HeaderLineTooLong: (431, "Request Header Fields Too Large"),
+    TooManyHeaders: (431, "Request Header Fields Too Large"),
+}
+"""The statuses websockets sends by itself, before ``process_request``, for oversized requests."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Connection(ServerConnection):
+    """A ``ServerConnection`` that reports handshakes failing where no hook of ours would see them.
+
+    websockets answers an unparseable or oversized request, and drops a request that never
+    completes (``open_timeout``), before calling ``process_request``; without this, such a
+    connection would leave no event at all.
+    """
+
+    owner: ClassVar[Server]
+
+    async def handshake(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().handshake(*args, **kwargs)
+        except asyncio.CancelledError:  # open_timeout, or the lab shutting down
+            if self.owner.serving:
+                await self.owner._handshake_failed(self, timed_out=True)
+            raise
+        if self.request is None:
+            await self.owner._handshake_failed(self, timed_out=False)
 
 
 def payload_size(data: Payload) -> int:
@@ -92,8 +173,10 @@ class Server(Endpoint):
         port: int,
         on: dict[Kind, Hook] | None,
         options: dict[str, Any],
+        token: str | None = None,
     ) -> None:
         super().__init__(lab, name, on)
+        self.token = token
         self.handler = handler
         self.echo = echo
         self.welcome = welcome
@@ -162,16 +245,27 @@ class Server(Endpoint):
 
     async def _start(self) -> None:
         options = dict(self._options)
+        options.setdefault("open_timeout", self._lab.timeout)
+        options.setdefault("close_timeout", self._lab.settle_timeout)
+        connection = type("Connection", (_Connection,), {"owner": self})
         self._ws_server = await serve(
             self._handle,
             self.host,
             self._requested_port,
             process_request=self._process_request,
             process_response=self._process_response,
+            create_connection=connection,
             **options,
         )
         sockname = next(iter(self._ws_server.sockets)).getsockname()
         self.port = int(sockname[1])
+        if not _is_loopback(self.host):
+            words = (
+                f"{self.name} listens on {self.host}, not on loopback: other machines can connect. "
+                "wslab is a teaching tool, not an internet-facing server"
+            )
+            warnings.warn(words, stacklevel=2)
+            await self._emit("note", detail=words)
 
     async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
         conn, name = self._lab._claim(ws.remote_address, self.name)
@@ -182,9 +276,25 @@ class Server(Endpoint):
             "upgrade",
             conn=conn,
             peer=name,
-            detail=f"GET {request.path} HTTP/1.1",
-            headers=tuple(request.headers.raw_items()),
+            detail=f"GET {redact_url(request.path)} HTTP/1.1",
+            headers=redact_headers(tuple(request.headers.raw_items())),
         )
+        return self._check_token(ws, request)
+
+    def _check_token(self, ws: ServerConnection, request: Request) -> Response | None:
+        """With ``token=``, refuse a handshake without it: 401 when missing, 403 when wrong."""
+        if self.token is None:
+            return None
+        given = dict(parse_qsl(urlsplit(request.path).query)).get("token")
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if given is None and scheme.lower() == "bearer":
+            given = credentials.strip()
+        if given is None:
+            response = ws.respond(401, "missing token: add ?token=… or an Authorization: Bearer header\n")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return ws.respond(403, "wrong token\n")
         return None
 
     async def _process_response(
@@ -206,19 +316,61 @@ class Server(Endpoint):
                 headers=headers,
                 data=response.body.decode("utf-8", "replace") if response.body else None,
             )
+            why = ws.protocol.handshake_exc or response.body.decode("utf-8", "replace").strip()
+            await self._emit(
+                "error",
+                conn=peer.id,
+                peer=peer.name,
+                error=f"handshake refused with {status}: {why or 'no reason given'}",
+                exc=ws.protocol.handshake_exc,
+            )
         return None
+
+    async def _handshake_failed(self, ws: ServerConnection, *, timed_out: bool) -> None:
+        """Record a handshake that ended before ``process_response``: ``reject`` if a status went out."""
+        peer = self._peers.get(ws)
+        if peer is not None:
+            if peer.state is not State.CONNECTING:
+                return
+            peer.state = State.CLOSED
+            conn, name = peer.id, peer.name
+        else:
+            conn, name = self._lab._claim(ws.remote_address, self.name)
+        exc = ws.protocol.handshake_exc
+        if timed_out:
+            limit = self._options.get("open_timeout", self._lab.timeout)
+            words = f"opening handshake timed out after {limit} s: the request never completed"
+        elif exc is None:
+            words = "the client hung up before sending a complete HTTP request"
+        else:
+            cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+            words = f"{exc}{cause}"
+        status = _TOO_LARGE.get(type(exc)) if exc is not None else None
+        if status is not None:
+            await self._emit(
+                "reject", conn=conn, peer=name, code=status[0], detail=f"{status[0]} {status[1]}"
+            )
+            words = f"handshake refused with {status[0]} {status[1]}: {words}"
+        await self._emit("error", conn=conn, peer=name, error=words, exc=exc)
 
     async def _handle(self, ws: ServerConnection) -> None:
         peer = self._peers[ws]
         pair = self._lab._pairs.get(peer.id)
         peer.state = State.OPEN
+        if pair is not None:
+            pair.busy += 1  # the client's connect() settles only after our welcome is on its way
         try:
-            await self._emit("connection", conn=peer.id, peer=peer.name)
-            if pair is not None:
-                pair.server_connected.set()
-                await self._lab._wait_flag(pair.client_opened)
-            if self.welcome is not None:
-                await self._send(peer, self.welcome)
+            try:
+                await self._emit("connection", conn=peer.id, peer=peer.name)
+                if pair is not None:
+                    pair.server_connected.set()
+                    await self._lab._wait_flag(pair.client_opened)
+                if self.welcome is not None:
+                    await self._send(peer, self.welcome)
+            finally:
+                if pair is not None:
+                    pair.busy -= 1
+                    self._lab._changed()
             async for message in ws:
                 await self._on_message(peer, message)
         except ConnectionClosed:
@@ -317,6 +469,10 @@ class Server(Endpoint):
         peer.close_reason = ws.close_reason
         by = ws.protocol.close_rcvd_then_sent
         initiator = None if by is None else (peer.name if by else self.name)
+        trouble = session_error(ws)
+        if trouble is not None:
+            exc = ws.protocol.parser_exc or ws.connection_exc
+            await self._emit("error", conn=peer.id, peer=peer.name, error=trouble, exc=exc)
         await self._emit(
             "close",
             conn=peer.id,
@@ -333,8 +489,20 @@ class Server(Endpoint):
     async def _stop(self, code: int, reason: str) -> None:
         if self._ws_server is None:
             return
-        self._ws_server.close(close_connections=False)
-        for peer in self.connections:
+        ws_server = self._ws_server
+        ws_server.close(close_connections=False)
+        for peer in self.connections:  # one by one, so the events come in the same order every run
             await self._close_peer(peer, code, reason)
-        await self._ws_server.wait_closed()
+        grace = self._lab.settle_timeout
+        try:
+            async with asyncio.timeout(grace):
+                await ws_server.wait_closed()
+        except TimeoutError:  # a handler that never returns, a handshake still pending
+            stuck = [task for task in ws_server.handler_tasks if not task.done()]
+            self._record(
+                "note", detail=f"{len(stuck)} connection handlers did not finish within {grace} s: cancelled"
+            )
+            for task in stuck:
+                task.cancel()
+            await asyncio.wait(stuck, timeout=grace)
         await self._lab._settle()
