@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything into .venv and run every check: lint, types, unit tests on Python 3.13 when it is
+# present, then all unit tests and every lesson under nbval strict. This is the README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+echo "== installing into .venv with $($PYTHON --version)"
+"$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== ruff and mypy --strict"
+.venv/bin/ruff check wslab tests bench
+.venv/bin/ruff format --check wslab tests bench
+.venv/bin/mypy wslab
+
+# Python 3.13: the unit tests again, when an interpreter is there.
+py313=""
+if command -v python3.13 >/dev/null 2>&1 && python3.13 --version >/dev/null 2>&1; then
+  py313=$(command -v python3.13)
+else
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3.13; do
+    [ -x "$candidate" ] && py313=$candidate && break
+  done
+fi
+if [ -n "$py313" ]; then
+  echo "== Python 3.13 found at $py313: running the unit tests on it"
+  "$py313" -m venv .venv313
+  .venv313/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  .venv313/bin/python -m pytest -q tests -x
+else
+  echo "== Python 3.13 not found: skipped the unit tests on 3.13"
+fi
+
+echo "== unit tests and lessons (nbval strict) on $(.venv/bin/python --version)"
+.venv/bin/python -m pytest -q --nbval tests notebooks
