@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .diagram import Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
 from .errors import ConnectionFailed, LoopError, NotConnected, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .client import Client
     from .lab import Lab
     from .server import Peer, Server
+    from .widgets import ConnectionPanel, DiagramView, EventTable, LabView, show
 
 __all__ = [
     "CLIENT_EVENTS",
@@ -26,14 +28,20 @@ __all__ = [
     "TRANSITIONS",
     "Client",
     "ConnectionFailed",
+    "ConnectionPanel",
     "ConnectionSummary",
+    "Diagram",
+    "DiagramView",
     "Event",
     "EventLog",
+    "EventTable",
     "FrameInfo",
     "Kind",
     "Lab",
+    "LabView",
     "LogicalClock",
     "LoopError",
+    "Mermaid",
     "NotConnected",
     "Peer",
     "Recorder",
@@ -44,12 +52,17 @@ __all__ = [
     "WslabError",
     "WslabTimeout",
     "explain_close_code",
+    "sequence_svg",
+    "sequence_text",
+    "show",
     "summarize_connections",
+    "to_mermaid",
 ]
 
 __version__ = "0.1.0"
 
 _LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".server"}
+_LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
 
 
 def __getattr__(name: str) -> Any:

@@ -13,17 +13,21 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Coroutine
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._endpoint import Pair
 from ._loop import LoopThread
 from .client import Client
+from .diagram import Diagram, Mermaid, to_mermaid
 from .errors import LoopError, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import Kind, Payload
 from .hooks import Hook
 from .recorder import Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
+
+if TYPE_CHECKING:
+    from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 __all__ = ["Lab"]
 
@@ -80,6 +84,40 @@ class Lab:
     def events(self) -> EventLog:
         """Every event kept so far, as a table when printed or displayed."""
         return self.recorder.snapshot()
+
+    # --- views (wslab.widgets is imported on first use: ipywidgets is never needed before) ---------
+
+    def show(self, detail: Literal["messages", "frames"] = "messages") -> LabView:
+        """Panel, sequence diagram and event table, live, in one widget: display it in a cell."""
+        from .widgets import LabView
+
+        return LabView(self, detail=detail)
+
+    def table(self, rows: int = 20) -> EventTable:
+        """The live event table alone, with filters by side, event kind and connection."""
+        from .widgets import EventTable
+
+        return EventTable(self, rows=rows)
+
+    def panel(self) -> ConnectionPanel:
+        """The live connection panel alone: the server's registry as the events tell it."""
+        from .widgets import ConnectionPanel
+
+        return ConnectionPanel(self)
+
+    def diagram(
+        self, detail: Literal["messages", "frames"] = "messages", live: bool = False
+    ) -> Diagram | DiagramView:
+        """The sequence diagram of the session so far (a static SVG), or a live widget with ``live=True``."""
+        if live:
+            from .widgets import DiagramView
+
+            return DiagramView(self, detail=detail)
+        return Diagram(self.events, detail=detail)
+
+    def to_mermaid(self, detail: Literal["messages", "frames"] = "messages") -> Mermaid:
+        """The session so far as mermaid ``sequenceDiagram`` text, in the seed's style."""
+        return to_mermaid(self.events, detail=detail)
 
     def serve(
         self,

@@ -1,0 +1,644 @@
+"""The seed's lifecycle sequence diagram, drawn from real recorded events.
+
+One layout (lifelines and rows) is computed from the events, then written three ways: an SVG
+made with the standard library (no network, no JavaScript, so it shows the same in JupyterLab,
+VS Code, nbviewer and exported HTML), a mermaid ``sequenceDiagram`` in the seed's own style, and
+plain text for terminals. Only the last ``max_events`` events are drawn, so the cost of a drawing
+never grows with the length of a session. Every text is escaped for the format it goes into.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from .describe import format_size, preview
+from .eventlog import KIND_COLOURS, EventLog, format_time
+from .events import Event
+from .lifecycle import explain_close_code
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "IDLE_GAP_US",
+    "Detail",
+    "Diagram",
+    "Mermaid",
+    "sequence_svg",
+    "sequence_text",
+    "to_mermaid",
+]
+
+Detail: TypeAlias = Literal["messages", "frames"]
+
+DEFAULT_WINDOW = 60
+"""How many of the latest events a diagram draws unless told otherwise."""
+
+IDLE_GAP_US = 1_000_000
+"""On a wall clock, a pause longer than this (µs) between two events gets an "idle" note."""
+
+REMOTE = "remote"
+"""The lifeline for a peer the events do not name (a server outside the lab, a failed attempt)."""
+
+_RED = "#c62828"
+_GREY = "#616161"
+_GREEN = KIND_COLOURS.get("accept", "#2e7d32")
+_NORMAL_CLOSE = {1000, 1001}
+
+Role: TypeAlias = Literal["client", "wire", "server"]
+
+
+@dataclass(slots=True)
+class _Arrow:
+    src: str
+    dst: str
+    label: str
+    colour: str
+    dashed: bool = False
+    failed: bool = False
+
+
+@dataclass(slots=True)
+class _Badge:
+    who: str
+    label: str
+    colour: str
+
+
+@dataclass(slots=True)
+class _Note:
+    text: str
+    colour: str = "#8d6e00"
+    over: str | None = None  # None: across every lifeline
+
+
+_Item: TypeAlias = _Arrow | _Badge | _Note
+
+
+@dataclass(slots=True)
+class _Row:
+    time: str
+    items: list[_Item] = field(default_factory=list)
+
+    @property
+    def badges_only(self) -> bool:
+        return all(isinstance(i, _Badge) for i in self.items)
+
+
+@dataclass(slots=True)
+class _Layout:
+    lifelines: list[tuple[str, Role]]
+    rows: list[_Row]
+    hidden: int
+    drawn: int
+
+
+# --- choosing the events ----------------------------------------------------------------------
+
+
+def _window(
+    events: Iterable[Event], detail: Detail, max_events: int | None, hidden: int
+) -> tuple[list[Event], int]:
+    """The last ``max_events`` drawable events and how many earlier ones are left out."""
+    if detail not in ("messages", "frames"):
+        raise ValueError(f"detail must be 'messages' or 'frames', not {detail!r}")
+    if max_events is not None and max_events < 1:
+        raise ValueError("max_events must be at least 1 (or None for every event)")
+
+    def drawable(e: Event) -> bool:
+        return detail == "frames" or e.kind != "frame"
+
+    if max_events is None:
+        kept = [e for e in events if drawable(e)]
+        return kept, hidden
+    if isinstance(events, Sequence):  # walk back from the end: cost ~ window, not history
+        picked: list[Event] = []
+        index = len(events) - 1
+        while index >= 0 and len(picked) < max_events:
+            if drawable(events[index]):
+                picked.append(events[index])
+            index -= 1
+        picked.reverse()
+        return picked, hidden + index + 1  # every earlier event, frames included
+    ring: deque[Event] = deque(maxlen=max_events)
+    seen = 0
+    for e in events:
+        if drawable(e):
+            seen += 1
+            ring.append(e)
+    return list(ring), hidden + seen - len(ring)
+
+
+# --- the layout, shared by every output ----------------------------------------------------------
+
+
+def _path(url: object) -> str:
+    if not isinstance(url, str) or "://" not in url:
+        return "/"
+    rest = url.split("://", 1)[1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+def _close_label(code: int | None, reason: str | None) -> str:
+    if code is None:
+        return "no close code"
+    text = f"{code} {explain_close_code(code).split(':')[0]}"
+    if reason:
+        text += f" {preview(reason, 24)}"
+    return text
+
+
+def _close_colour(code: int | None) -> str:
+    return _GREY if code is None or code in _NORMAL_CLOSE else _RED
+
+
+def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int) -> _Layout:
+    clients: list[str] = []
+    servers: list[str] = []
+    has_wire = False
+    conn_client: dict[str, str] = {}
+    conn_server: dict[str, str] = {}
+
+    def add(name: str, role: Role) -> None:
+        if name not in clients and name not in servers:
+            (servers if role == "server" else clients).append(name)
+
+    for e in events:
+        if e.side == "wire":
+            has_wire = has_wire or detail == "frames"
+            continue
+        role: Role = "server" if e.side == "server" else "client"
+        add(e.endpoint, role)
+        if e.conn is not None:
+            (conn_server if role == "server" else conn_client).setdefault(e.conn, e.endpoint)
+    for e in events:  # peers last, so an endpoint's own side wins
+        if e.side == "wire":
+            continue
+        other: Role = "client" if e.side == "server" else "server"
+        if e.peer is not None:
+            add(e.peer, other)
+        elif e.side != "server" and e.kind == "connecting":
+            add(REMOTE, "server")
+
+    def peer_of(e: Event) -> str:
+        if e.peer is not None:
+            return e.peer
+        if e.side == "server":
+            return conn_client.get(e.conn or "", REMOTE)
+        return conn_server.get(e.conn or "", REMOTE)
+
+    rows: list[_Row] = []
+    pending_connect: dict[str, _Arrow] = {}
+    pending_send: dict[tuple[str, str], deque[object]] = {}
+    pending_close: dict[str, str] = {}  # conn -> who sent the first close frame
+    answered: set[str] = set()
+    opened: set[str] = set()
+    attempted: set[str] = set()
+    last_time: int | None = None
+
+    def row(e: Event, item: _Item) -> None:
+        if (
+            isinstance(item, _Badge)
+            and rows
+            and rows[-1].badges_only
+            and all(isinstance(i, _Badge) and i.who != item.who for i in rows[-1].items)
+        ):
+            rows[-1].items.append(item)
+            return
+        rows.append(_Row(format_time(e.time, time_unit), [item]))
+
+    for e in events:
+        if time_unit != "tick" and last_time is not None and e.time - last_time > IDLE_GAP_US:
+            gap = (e.time - last_time) / 1_000_000
+            rows.append(_Row("", [_Note(f"⏳ {gap:.1f} s idle: nothing happened")]))
+        last_time = e.time
+        who = e.endpoint
+        conn = e.conn or ""
+        kind = e.kind
+        if e.side == "wire":
+            if detail == "frames" and e.frame is not None:
+                towards_server = e.frame.direction.startswith("client")
+                origin = conn_client.get(conn) if towards_server else conn_server.get(conn)
+                text = e.frame.describe()
+                if e.data is not None:
+                    text += f" {preview(e.data, 16)}"
+                if e.code is not None:
+                    text += f" {e.code}"
+                colour = KIND_COLOURS.get("frame", "#00838f")
+                if origin is None:
+                    row(e, _Badge("wire", f"▭ {e.frame.direction} {text}", colour))
+                else:
+                    row(e, _Arrow(origin, "wire", text, colour))
+            continue
+        peer = peer_of(e)
+        if kind == "connecting":
+            attempted.add(conn)
+            arrow = _Arrow(who, peer, f"HTTP Upgrade GET {_path(e.data)}", _GREY)
+            pending_connect[conn] = arrow
+            row(e, arrow)
+        elif kind == "upgrade":
+            if pending_connect.pop(conn, None) is None:
+                request = (e.detail or "GET /").split(" HTTP/")[0]
+                row(e, _Arrow(peer, who, f"HTTP Upgrade {request}", _GREY))
+        elif kind == "accept":
+            opened.add(conn)
+            row(e, _Arrow(who, peer, e.detail or "101 Switching Protocols", _GREEN, dashed=True))
+        elif kind == "reject":
+            status = e.detail or (f"HTTP {e.code}" if e.code else "rejected")
+            row(e, _Arrow(who, peer, f"✖ {status} (handshake refused)", _RED, dashed=True))
+        elif kind in ("open", "connection"):
+            opened.add(conn)
+            row(e, _Badge(who, f"⚡ {kind}", _GREEN))
+        elif kind == "send":
+            label = f"{preview(e.data, 30)} ({format_size(e.size or 0)})"
+            colour = KIND_COLOURS["message"]
+            pending_send.setdefault((conn, who), deque()).append(e.data)
+            row(e, _Arrow(who, peer, label, colour, dashed=e.side == "server"))
+        elif kind == "message":
+            queue = pending_send.get((conn, peer))
+            if queue and queue[0] == e.data:
+                queue.popleft()  # drawn already, as the sender's arrow
+            else:
+                label = f"{preview(e.data, 30)} ({format_size(e.size or 0)})"
+                row(e, _Arrow(peer, who, label, KIND_COLOURS["message"], dashed=e.side == "client"))
+        elif kind in ("ping", "pong"):
+            text = f"· {kind}" + (f" {preview(e.data, 12)}" if e.data else "")
+            row(e, _Badge(who, text, _GREY))
+        elif kind == "closing":
+            pending_close.setdefault(conn, who)
+            text = f"Close {_close_label(e.code, e.reason)} (started by {who})"
+            row(e, _Arrow(who, peer, text, _close_colour(e.code)))
+        elif kind == "close":
+            first = pending_close.get(conn)
+            label = _close_label(e.code, e.reason)
+            if first is not None and first != who and conn not in answered:
+                answered.add(conn)  # the peer's reply close frame; the rest are badges
+                row(e, _Arrow(who, peer, f"Close {label} (reply)", _close_colour(e.code), dashed=True))
+            elif conn in attempted and conn not in opened:
+                attempt = pending_connect.pop(conn, None)
+                if attempt is not None:
+                    attempt.failed, attempt.colour = True, _RED
+                    attempt.label += " (failed)"
+                row(e, _Badge(who, f"■ closed {label}: never opened", _RED))
+            else:
+                by = f", started by {e.initiator}" if e.initiator else ""
+                row(e, _Badge(who, f"■ closed {label}{by}", _close_colour(e.code)))
+        elif kind == "error":
+            row(e, _Badge(who, f"✖ error: {e.error or e.detail or 'unknown'}", _RED))
+        elif kind == "reconnecting":
+            row(e, _Badge(who, f"↻ reconnecting {e.detail or ''}".rstrip(), "#ef6c00"))
+        elif kind == "note":
+            rows.append(_Row(format_time(e.time, time_unit), [_Note(f"✎ {e.detail or ''}", over=who)]))
+        else:  # a kind added later still shows up
+            row(e, _Badge(who, kind, _GREY))
+
+    lifelines: list[tuple[str, Role]] = [(c, "client") for c in clients]
+    if has_wire:
+        lifelines.append(("wire", "wire"))
+    lifelines.extend((s, "server") for s in servers)
+    return _Layout(lifelines, rows, hidden, len(events))
+
+
+def _build(
+    events: Iterable[Event],
+    detail: Detail,
+    max_events: int | None,
+    time_unit: str | None,
+    hidden: int,
+) -> _Layout:
+    unit = time_unit or (events.time_unit if isinstance(events, EventLog) else "tick")
+    if isinstance(events, EventLog) and events.dropped:
+        hidden += events.dropped
+    window, hidden = _window(events, detail, max_events, hidden)
+    return _layout(window, detail, unit, hidden)
+
+
+# --- text helpers ---------------------------------------------------------------------------------
+
+
+def _printable(text: str) -> str:
+    """No control characters (they are not allowed in XML), one line."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _fit(text: str, limit: int) -> str:
+    text = _printable(text)
+    limit = max(limit, 4)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _x(text: str) -> str:
+    return html.escape(_printable(text), quote=True)
+
+
+_MERMAID_UNSAFE = set(';#<>&"{}`%')
+
+
+def _mm(text: str) -> str:
+    """Mermaid-safe text: risky characters become entity codes such as ``#59;``."""
+    return "".join(f"#{ord(ch)};" if ch in _MERMAID_UNSAFE else ch for ch in _printable(text))
+
+
+# --- SVG ------------------------------------------------------------------------------------------
+
+_CHAR_W = 6.6  # width of one character of 11px monospace, for fitting labels
+_GUTTER = 64
+_COL = 210
+_HEAD_H = 28
+_ARROW_H = 32
+_BADGE_H = 26
+
+
+def _svg(layout: _Layout) -> str:
+    names = [n for n, _ in layout.lifelines]
+    xs = {name: _GUTTER + 100 + i * _COL for i, name in enumerate(names)}
+    width = max(420, _GUTTER + 200 + max(len(names) - 1, 0) * _COL)
+    out: list[str] = []
+    y = 12
+    if layout.hidden:
+        out.append(
+            f'<text x="{_GUTTER}" y="{y + 10}" fill="#777" font-style="italic">'
+            f"{_x(f'… {layout.hidden} earlier events not drawn')}</text>"
+        )
+        y += 20
+    top = y
+
+    def heads(y0: int) -> None:
+        for name, role in layout.lifelines:
+            label = _fit(name, 18)
+            w = max(70, int(len(label) * _CHAR_W) + 20)
+            fill = {"client": "#e3f2fd", "server": "#ede7f6", "wire": "#e0f2f1"}[role]
+            x = xs[name]
+            out.append(
+                f'<rect x="{x - w // 2}" y="{y0}" width="{w}" height="{_HEAD_H}" rx="4" '
+                f'fill="{fill}" stroke="#455a64"/>'
+                f'<text x="{x}" y="{y0 + 18}" text-anchor="middle" font-weight="bold">{_x(label)}</text>'
+            )
+
+    y += _HEAD_H + 14
+    body: list[str] = []
+    for r in layout.rows:
+        tall = any(isinstance(i, _Arrow) for i in r.items)
+        h = _ARROW_H if tall else _BADGE_H
+        mid = y + (20 if tall else 13)
+        if r.time:
+            body.append(f'<text x="8" y="{mid + 4}" fill="#999" font-size="10">{_x(r.time)}</text>')
+        for item in r.items:
+            body.append(_svg_item(item, xs, mid, width))
+        y += h
+    bottom = y + 6
+    for name in names:
+        x = xs[name]
+        dash = ' stroke-dasharray="2 3"' if name in (REMOTE, "wire") else ' stroke-dasharray="6 4"'
+        out.append(f'<line x1="{x}" y1="{top + _HEAD_H}" x2="{x}" y2="{bottom}" stroke="#90a4ae"{dash}/>')
+    heads(top)
+    out.extend(body)
+    heads(bottom)
+    height = bottom + _HEAD_H + 12
+    if not names:
+        out.append(f'<text x="{_GUTTER}" y="{top + 18}" fill="#777">{_x("(no events yet)")}</text>')
+    drawn = f"{layout.drawn} events" + (f", {layout.hidden} earlier not drawn" if layout.hidden else "")
+    title = f"WebSocket lifecycle: {', '.join(names) or 'no participants'} ({drawn})"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11" role="img" '
+        f'aria-label="{_x(title)}">'
+        f"<title>{_x(title)}</title>"
+        f'<rect width="{width}" height="{height}" rx="6" fill="#ffffff"/>' + "".join(out) + "</svg>"
+    )
+
+
+def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
+    if isinstance(item, _Arrow):
+        x1, x2 = xs.get(item.src, xs.get(REMOTE, 0)), xs.get(item.dst, xs.get(REMOTE, 0))
+        if x1 == x2:  # to itself: a small loop
+            path = f"M{x1} {mid - 6} h30 v12 h-24"
+            tip = f"{x1 + 6},{mid + 6} {x1 + 12},{mid + 2} {x1 + 12},{mid + 10}"
+            room = 30
+            lx, anchor = x1 + 36, "start"
+            shape = f'<path d="{path}" fill="none" stroke="{item.colour}" stroke-width="1.5"/>'
+        else:
+            sign = 1 if x2 > x1 else -1
+            dash = ' stroke-dasharray="5 3"' if item.dashed else ""
+            shape = (
+                f'<line x1="{x1}" y1="{mid}" x2="{x2 - sign * 8}" y2="{mid}" stroke="{item.colour}" '
+                f'stroke-width="1.5"{dash}/>'
+            )
+            tip = f"{x2},{mid} {x2 - sign * 9},{mid - 4} {x2 - sign * 9},{mid + 4}"
+            room = abs(x2 - x1) - 12
+            lx, anchor = (x1 + x2) // 2, "middle"
+        label = _fit(item.label, int(room / _CHAR_W) if anchor == "middle" else 40)
+        cross = ""
+        if item.failed:
+            cx = x2 - (8 if x2 > x1 else -8) * 3
+            cross = (
+                f'<path d="M{cx - 5} {mid - 5} l10 10 M{cx + 5} {mid - 5} l-10 10" stroke="{_RED}" '
+                f'stroke-width="2"/>'
+            )
+        return (
+            f"{shape}"
+            f'<polygon points="{tip}" fill="{item.colour}"/>{cross}'
+            f'<text x="{lx}" y="{mid - 5}" text-anchor="{anchor}" fill="{item.colour}">{_x(label)}</text>'
+        )
+    if isinstance(item, _Badge):
+        x = xs.get(item.who, 0)
+        label = _fit(item.label, 30)
+        w = int(len(label) * _CHAR_W) + 14
+        weight = ' font-weight="bold"' if item.colour == _RED else ""
+        return (
+            f'<rect x="{x - w // 2}" y="{mid - 9}" width="{w}" height="18" rx="9" fill="#ffffff" '
+            f'stroke="{item.colour}"/>'
+            f'<text x="{x}" y="{mid + 4}" text-anchor="middle" fill="{item.colour}"{weight}>'
+            f"{_x(label)}</text>"
+        )
+    if item.over is not None and item.over in xs:
+        x0 = xs[item.over] - 95
+        x1 = xs[item.over] + 95
+    else:
+        x0 = _GUTTER + 20
+        x1 = width - 20
+    label = _fit(item.text, int((x1 - x0 - 12) / _CHAR_W))
+    return (
+        f'<rect x="{x0}" y="{mid - 9}" width="{x1 - x0}" height="18" fill="#fff8e1" stroke="#ffb300"/>'
+        f'<text x="{(x0 + x1) // 2}" y="{mid + 4}" text-anchor="middle" fill="{item.colour}">'
+        f"{_x(label)}</text>"
+    )
+
+
+# --- mermaid and text ---------------------------------------------------------------------------
+
+_MERMAID_WORDS = {
+    "end", "participant", "actor", "loop", "alt", "else", "opt", "par", "and", "rect", "note", "critical",
+    "break", "box", "activate", "deactivate", "autonumber", "title", "links", "link", "create", "destroy",
+}  # fmt: skip
+
+
+def _mermaid(layout: _Layout) -> str:
+    ids: dict[str, str] = {}
+    lines = ["sequenceDiagram"]
+    for i, (name, _) in enumerate(layout.lifelines, 1):
+        simple = name.isidentifier() and name.isascii() and name.lower() not in _MERMAID_WORDS
+        ids[name] = name if simple else f"p{i}"
+        lines.append(f"    participant {name}" if simple else f"    participant p{i} as {_mm(name)}")
+    names = [n for n, _ in layout.lifelines]
+    span = f"{ids[names[0]]},{ids[names[-1]]}" if len(names) > 1 else (ids[names[0]] if names else "")
+    if layout.hidden and span:
+        lines.append(f"    note over {span}: {layout.hidden} earlier events not drawn")
+    for r in layout.rows:
+        for item in r.items:
+            if isinstance(item, _Arrow):
+                src = ids.get(item.src, ids.get(REMOTE, item.src))
+                dst = ids.get(item.dst, ids.get(REMOTE, item.dst))
+                arrow = (
+                    ("--x" if item.dashed else "-x") if item.failed else ("-->>" if item.dashed else "->>")
+                )
+                text = f"    {src}{arrow}{dst}: {_mm(item.label)}"
+            elif isinstance(item, _Badge):
+                text = f"    note over {ids[item.who]}: {_mm(item.label)}"
+            else:
+                over = ids.get(item.over or "", span)
+                if not over:
+                    continue
+                text = f"    note over {over}: {_mm(item.text)}"
+            if item.colour == _RED:
+                lines.extend(["    rect rgb(255, 205, 210)", "    " + text, "    end"])
+            else:
+                lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+def _text(layout: _Layout) -> str:
+    names = [n for n, _ in layout.lifelines]
+    lines = [f"sequence diagram: {' | '.join(names) or '(no events yet)'} ({layout.drawn} events)"]
+    if layout.hidden:
+        lines.append(f"  ({layout.hidden} earlier events not drawn)")
+    for r in layout.rows:
+        parts = []
+        for item in r.items:
+            if isinstance(item, _Arrow):
+                arrow = "-x" if item.failed else ("-->" if item.dashed else "->")
+                parts.append(f"{item.src} {arrow} {item.dst}: {_printable(item.label)}")
+            elif isinstance(item, _Badge):
+                parts.append(f"[{item.who}] {_printable(item.label)}")
+            else:
+                parts.append(f"note: {_printable(item.text)}")
+        lines.append(f"  {r.time:>5}  " + "   ".join(parts))
+    return "\n".join(lines)
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+def sequence_svg(
+    events: Iterable[Event],
+    *,
+    detail: Detail = "messages",
+    max_events: int | None = DEFAULT_WINDOW,
+    time_unit: str | None = None,
+    hidden: int = 0,
+) -> str:
+    """The lifecycle sequence diagram of ``events`` as a standalone SVG document.
+
+    Draws the last ``max_events`` events (None: all); ``hidden`` counts earlier events the
+    caller already left out, to say so on the drawing. ``detail="frames"`` adds a ``wire``
+    lifeline for recorded frames. The time unit is taken from an :class:`EventLog`, else ticks.
+    """
+    return _svg(_build(events, detail, max_events, time_unit, hidden))
+
+
+def to_mermaid(
+    events: Iterable[Event],
+    *,
+    detail: Detail = "messages",
+    max_events: int | None = DEFAULT_WINDOW,
+    hidden: int = 0,
+) -> Mermaid:
+    """The same diagram as mermaid ``sequenceDiagram`` text, to paste into a Markdown cell."""
+    return Mermaid(_mermaid(_build(events, detail, max_events, None, hidden)))
+
+
+def sequence_text(
+    events: Iterable[Event],
+    *,
+    detail: Detail = "messages",
+    max_events: int | None = DEFAULT_WINDOW,
+    time_unit: str | None = None,
+    hidden: int = 0,
+) -> str:
+    """The same diagram as plain text, one line per row (for terminals and plain reprs)."""
+    return _text(_build(events, detail, max_events, time_unit, hidden))
+
+
+class Mermaid(str):
+    """Mermaid text that a notebook shows rendered (JupyterLab ≥ 4.1 draws mermaid in Markdown).
+
+    It is a plain ``str`` otherwise: ``print()`` it, save it, paste it in a ```` ```mermaid ```` block.
+    """
+
+    __slots__ = ()
+
+    def _repr_markdown_(self) -> str:
+        return f"```mermaid\n{self}```\n"
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        printer.text(str(self))  # type: ignore[attr-defined]
+
+
+class Diagram:
+    """A finished drawing of some events: shows as SVG in a notebook, as text in a terminal.
+
+    ``Diagram(lab.events)``; ``.save("session.svg")`` (or ``.mmd`` / ``.md`` for mermaid);
+    ``.to_mermaid()``. The drawing is computed once, from the window of events given.
+    """
+
+    def __init__(
+        self,
+        events: Iterable[Event],
+        *,
+        detail: Detail = "messages",
+        max_events: int | None = DEFAULT_WINDOW,
+        time_unit: str | None = None,
+        hidden: int = 0,
+    ) -> None:
+        self.detail: Detail = detail
+        self._layout = _build(events, detail, max_events, time_unit, hidden)
+        self._svg: str | None = None
+
+    @property
+    def svg(self) -> str:
+        """The SVG document."""
+        if self._svg is None:
+            self._svg = _svg(self._layout)
+        return self._svg
+
+    @property
+    def lifelines(self) -> list[str]:
+        """Participants, left to right: clients, then the wire (frames only), then servers."""
+        return [name for name, _ in self._layout.lifelines]
+
+    def to_mermaid(self) -> Mermaid:
+        """Mermaid ``sequenceDiagram`` text in the seed's style."""
+        return Mermaid(_mermaid(self._layout))
+
+    def to_text(self) -> str:
+        """Plain text, one line per row."""
+        return _text(self._layout)
+
+    def save(self, path: str | Path) -> Path:
+        """Write SVG, or mermaid text when the name ends in ``.mmd`` or ``.md``; returns the path."""
+        target = Path(path)
+        if target.suffix in (".mmd", ".md"):
+            text = self.to_mermaid()
+            target.write_text(f"```mermaid\n{text}```\n" if target.suffix == ".md" else text, "utf-8")
+        else:
+            target.write_text(self.svg, encoding="utf-8")
+        return target
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return self.to_text()
