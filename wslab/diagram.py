@@ -59,6 +59,11 @@ class _Arrow:
     colour: str
     dashed: bool = False
     failed: bool = False
+    suffix: str = ""  # kept whole when the label is cut to fit, e.g. " (16 B)"
+
+    @property
+    def text(self) -> str:
+        return self.label + self.suffix
 
 
 @dataclass(slots=True)
@@ -118,8 +123,9 @@ def _window(
         picked: list[Event] = []
         index = len(events) - 1
         while index >= 0 and len(picked) < max_events:
-            if drawable(events[index]):
-                picked.append(events[index])
+            event = events[index]
+            if drawable(event):
+                picked.append(event)
             index -= 1
         picked.reverse()
         return picked, hidden + index + 1  # every earlier event, frames included
@@ -253,17 +259,18 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
             opened.add(conn)
             row(e, _Badge(who, f"⚡ {kind}", _GREEN))
         elif kind == "send":
-            label = f"{preview(e.data, 30)} ({format_size(e.size or 0)})"
+            size = f" ({format_size(e.size or 0)})"
             colour = KIND_COLOURS["message"]
             pending_send.setdefault((conn, who), deque()).append(e.data)
-            row(e, _Arrow(who, peer, label, colour, dashed=e.side == "server"))
+            row(e, _Arrow(who, peer, preview(e.data, 48), colour, dashed=e.side == "server", suffix=size))
         elif kind == "message":
             queue = pending_send.get((conn, peer))
             if queue and queue[0] == e.data:
                 queue.popleft()  # drawn already, as the sender's arrow
             else:
-                label = f"{preview(e.data, 30)} ({format_size(e.size or 0)})"
-                row(e, _Arrow(peer, who, label, KIND_COLOURS["message"], dashed=e.side == "client"))
+                size = f" ({format_size(e.size or 0)})"
+                colour = KIND_COLOURS["message"]
+                row(e, _Arrow(peer, who, preview(e.data, 48), colour, dashed=e.side == "client", suffix=size))
         elif kind in ("ping", "pong"):
             text = f"· {kind}" + (f" {preview(e.data, 12)}" if e.data else "")
             row(e, _Badge(who, text, _GREY))
@@ -282,10 +289,11 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
                 if attempt is not None:
                     attempt.failed, attempt.colour = True, _RED
                     attempt.label += " (failed)"
-                row(e, _Badge(who, f"■ closed {label}: never opened", _RED))
+                row(e, _Badge(who, f"■ closed {e.code}: never opened", _RED))
             else:
-                by = f", started by {e.initiator}" if e.initiator else ""
-                row(e, _Badge(who, f"■ closed {label}{by}", _close_colour(e.code)))
+                reason = f" {preview(e.reason, 12)}" if e.reason else ""
+                by = f" · by {e.initiator}" if e.initiator else ""
+                row(e, _Badge(who, f"■ closed {e.code}{reason}{by}", _close_colour(e.code)))
         elif kind == "error":
             row(e, _Badge(who, f"✖ error: {e.error or e.detail or 'unknown'}", _RED))
         elif kind == "reconnecting":
@@ -346,7 +354,8 @@ def _mm(text: str) -> str:
 
 _CHAR_W = 6.6  # width of one character of 11px monospace, for fitting labels
 _GUTTER = 64
-_COL = 210
+_COL_MIN = 210
+_COL_MAX = 360
 _HEAD_H = 28
 _ARROW_H = 32
 _BADGE_H = 26
@@ -354,8 +363,9 @@ _BADGE_H = 26
 
 def _svg(layout: _Layout) -> str:
     names = [n for n, _ in layout.lifelines]
-    xs = {name: _GUTTER + 100 + i * _COL for i, name in enumerate(names)}
-    width = max(420, _GUTTER + 200 + max(len(names) - 1, 0) * _COL)
+    col = _column_width(layout, names)
+    xs = {name: _GUTTER + 120 + i * col for i, name in enumerate(names)}
+    width = max(420, _GUTTER + 240 + max(len(names) - 1, 0) * col)
     out: list[str] = []
     y = 12
     if layout.hidden:
@@ -411,6 +421,19 @@ def _svg(layout: _Layout) -> str:
     )
 
 
+def _column_width(layout: _Layout, names: list[str]) -> int:
+    """Wide enough for the longest arrow label over the lifelines it spans, within bounds."""
+    index = {name: i for i, name in enumerate(names)}
+    need = _COL_MIN
+    for r in layout.rows:
+        for item in r.items:
+            if isinstance(item, _Arrow) and item.src in index and item.dst in index:
+                span = abs(index[item.src] - index[item.dst])
+                if span:
+                    need = max(need, int((len(item.text) * _CHAR_W + 24) / span))
+    return min(need, _COL_MAX)
+
+
 def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
     if isinstance(item, _Arrow):
         x1, x2 = xs.get(item.src, xs.get(REMOTE, 0)), xs.get(item.dst, xs.get(REMOTE, 0))
@@ -430,7 +453,8 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
             tip = f"{x2},{mid} {x2 - sign * 9},{mid - 4} {x2 - sign * 9},{mid + 4}"
             room = abs(x2 - x1) - 12
             lx, anchor = (x1 + x2) // 2, "middle"
-        label = _fit(item.label, int(room / _CHAR_W) if anchor == "middle" else 40)
+        room_chars = int(room / _CHAR_W) if anchor == "middle" else 40
+        label = _fit(item.label, room_chars - len(item.suffix)) + item.suffix
         cross = ""
         if item.failed:
             cx = x2 - (8 if x2 > x1 else -8) * 3
@@ -445,7 +469,7 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
         )
     if isinstance(item, _Badge):
         x = xs.get(item.who, 0)
-        label = _fit(item.label, 30)
+        label = _fit(item.label, 48 if item.colour == _RED else 32)
         w = int(len(label) * _CHAR_W) + 14
         weight = ' font-weight="bold"' if item.colour == _RED else ""
         return (
@@ -495,7 +519,7 @@ def _mermaid(layout: _Layout) -> str:
                 arrow = (
                     ("--x" if item.dashed else "-x") if item.failed else ("-->>" if item.dashed else "->>")
                 )
-                text = f"    {src}{arrow}{dst}: {_mm(item.label)}"
+                text = f"    {src}{arrow}{dst}: {_mm(item.text)}"
             elif isinstance(item, _Badge):
                 text = f"    note over {ids[item.who]}: {_mm(item.label)}"
             else:
@@ -520,7 +544,7 @@ def _text(layout: _Layout) -> str:
         for item in r.items:
             if isinstance(item, _Arrow):
                 arrow = "-x" if item.failed else ("-->" if item.dashed else "->")
-                parts.append(f"{item.src} {arrow} {item.dst}: {_printable(item.label)}")
+                parts.append(f"{item.src} {arrow} {item.dst}: {_printable(item.text)}")
             elif isinstance(item, _Badge):
                 parts.append(f"[{item.who}] {_printable(item.label)}")
             else:
