@@ -73,7 +73,7 @@ def burst(seconds: float, rate: int, views: bool) -> dict[str, float]:
             "lateness p99 ms": percentile(lateness, 99) * 1000,
             "lateness max ms": max(lateness) * 1000,
             "cpu %": cpu / wall * 100,
-            "render cpu %": (attached.render_cpu / wall * 100) if attached else 0.0,
+            "render time %": (attached.render_seconds / wall * 100) if attached else 0.0,
         }
     finally:
         if attached:

@@ -22,9 +22,12 @@ import wslab
 from ._common import in_lab, noop_hook, payload, percentile, run_coro
 from .views import attach_views
 
-__all__ = ["VARIANTS", "scenario_a", "scenario_b", "scenario_c", "scenario_d"]
+__all__ = ["BOTH_VARIANTS", "SERVER_VARIANTS", "scenario_a", "scenario_b", "scenario_c", "scenario_d"]
 
-VARIANTS = ("plain", "wslab", "wslab+views")
+SERVER_VARIANTS = ("plain", "wslab-server", "wslab-server+views")
+"""B and C: a plain client against a plain server, a wslab server (hooks + recorder), and that with views."""
+BOTH_VARIANTS = ("plain", "wslab-server", "wslab", "wslab+views", "learner")
+"""A and D add both ends wslab (``await client.asend`` on the lab's loop) and a learner's blocking call."""
 
 
 # --- plain websockets servers ---------------------------------------------------------------------
@@ -77,22 +80,31 @@ def _measure(variant: str, body: Callable[..., Awaitable[Any]], **kwargs: Any) -
 # --- A: sequential echo round trip ----------------------------------------------------------------
 
 
-async def _a_body(lab: wslab.Lab | None, n: int, size: int) -> list[float]:
+async def _plain_rtt(url: str, message: str, n: int) -> list[float]:
+    lat: list[float] = []
+    clock = time.perf_counter_ns
+    async with connect(url) as ws:
+        for _ in range(20):
+            await ws.send(message)
+            await ws.recv()
+        for _ in range(n):
+            t0 = clock()
+            await ws.send(message)
+            await ws.recv()
+            lat.append(clock() - t0)
+    return lat
+
+
+async def _a_body(lab: wslab.Lab | None, n: int, size: int, both: bool = True) -> list[float]:
     message = payload(size)
     lat: list[float] = []
     clock = time.perf_counter_ns
     if lab is None:
-        async with serve(_plain_echo, "127.0.0.1", 0) as server, connect(_url(server)) as ws:
-            for _ in range(20):
-                await ws.send(message)
-                await ws.recv()
-            for _ in range(n):
-                t0 = clock()
-                await ws.send(message)
-                await ws.recv()
-                lat.append(clock() - t0)
-        return lat
+        async with serve(_plain_echo, "127.0.0.1", 0) as server:
+            return await _plain_rtt(_url(server), message, n)
     server = await _wslab_server(lab, echo="{}")
+    if not both:
+        return await _plain_rtt(server.url, message, n)
     client = await lab.aconnect(server)
     client.on("message", noop_hook)
     for _ in range(20):
@@ -138,7 +150,7 @@ def scenario_a(variant: str, n: int) -> dict[str, float]:
     if variant.startswith("learner"):
         lat = _a_learner(n, 32, views=variant.endswith("+views"))
     else:
-        lat = _measure(variant, _a_body, n=n, size=32)
+        lat = _measure(variant, _a_body, n=n, size=32, both=variant != "wslab-server")
     return {"p50": percentile(lat, 50) / 1000, "p99": percentile(lat, 99) / 1000}
 
 
@@ -263,7 +275,7 @@ def scenario_c(variant: str, clients: int, broadcasts: int) -> dict[str, float]:
 # --- D: churn -------------------------------------------------------------------------------------
 
 
-async def _d_body(lab: wslab.Lab | None, n: int) -> float:
+async def _d_body(lab: wslab.Lab | None, n: int, both: bool = True) -> float:
     if lab is None:
         async with serve(_plain_echo, "127.0.0.1", 0) as server:
             url = _url(server)
@@ -275,8 +287,12 @@ async def _d_body(lab: wslab.Lab | None, n: int) -> float:
     server = await _wslab_server(lab, echo="{}")
     t0 = time.perf_counter()
     for _ in range(n):
-        client = await lab.aconnect(server)
-        await client.aclose()
+        if both:
+            client = await lab.aconnect(server)
+            await client.aclose()
+        else:
+            ws = await connect(server.url)
+            await ws.close()
     rate = n / (time.perf_counter() - t0)
     await server.aclose()
     return rate
@@ -295,7 +311,7 @@ def _d_learner(n: int) -> float:
 
 
 def scenario_d(variant: str, n: int) -> dict[str, float]:
-    """Churn: sequential connect + close cycles/s (both ends wslab in the wslab variants)."""
+    """Churn: sequential connect + close cycles/s (``wslab-server``: a plain client churning)."""
     if variant == "learner":
         return {"cycles/s": _d_learner(n)}
-    return {"cycles/s": _measure(variant, _d_body, n=n)}
+    return {"cycles/s": _measure(variant, _d_body, n=n, both=variant != "wslab-server")}

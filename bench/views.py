@@ -1,4 +1,4 @@
-"""Live views for the benchmarks: wslab's widgets when they exist, else a representative renderer.
+"""Live views for the benchmarks: wslab's widgets (``lab.show()``), else a representative renderer.
 
 The stand-in does what a live table widget must do: the recorder calls it with every event (on the
 lab's loop thread); it only marks itself dirty; a refresher re-renders ``EventLog.to_html`` of the
@@ -29,14 +29,28 @@ def views_kind() -> str:
 
 
 class Views:
-    """What is attached to a lab: counts refreshes and the CPU time they took."""
+    """What is attached to a lab: counts refreshes and the time they took."""
 
     def __init__(self) -> None:
-        self.refreshes = 0
-        self.render_cpu = 0.0  # thread CPU seconds spent rendering (stand-in only)
+        self._refreshes = 0
+        self._render_seconds = 0.0  # time spent rendering (stand-in: thread CPU; widgets: wall)
         self._detach: list[Callable[[], None]] = []
+        self._stats: Callable[[], dict[str, float]] | None = None
         self.kind = ""
         self.last_html = ""
+
+    @property
+    def refreshes(self) -> int:
+        if self._stats is not None:
+            return int(self._stats().get("refreshes", 0))
+        return self._refreshes
+
+    @property
+    def render_seconds(self) -> float:
+        if self._stats is not None:
+            stats = self._stats()
+            return stats.get("mean_ms", 0.0) * stats.get("refreshes", 0) / 1000
+        return self._render_seconds
 
     def detach(self) -> None:
         for undo in reversed(self._detach):
@@ -68,8 +82,8 @@ class _StandIn:
             events = recorder.since(max(0, recorder.total - LAST))
             log = EventLog(tuple(events), dropped=recorder.dropped, time_unit=clock_unit(recorder.clock))
             self.views.last_html = log.to_html(limit=LAST)
-            self.views.render_cpu += time.thread_time() - cpu
-            self.views.refreshes += 1
+            self.views._render_seconds += time.thread_time() - cpu
+            self.views._refreshes += 1
             self.stop.wait(period)
 
     def close(self) -> None:
@@ -80,44 +94,16 @@ class _StandIn:
 
 
 def _attach_widgets(lab: wslab.Lab, views: Views) -> bool:
-    """Attach wslab's own live widgets (models updating, no browser); False if the API is unknown."""
-    try:
-        widgets: Any = importlib.import_module("wslab.widgets")
-    except Exception:
+    """Attach ``lab.show()``: wslab's panel + diagram + table, models updating, no browser."""
+    if views_kind() != "widgets" or not hasattr(lab, "show"):
         return False
-    made: list[Any] = []
-    for name in ("EventTable", "LiveEvents", "EventsView", "LiveTable", "Timeline", "ConnectionsView"):
-        cls = getattr(widgets, name, None)
-        if cls is None:
-            continue
-        try:
-            made.append(cls(lab))
-        except TypeError:
-            try:
-                made.append(cls(lab.recorder))
-            except Exception:
-                continue
-    if not made:
+    view: Any = lab.show()
+    if not callable(getattr(view, "stats", None)):
+        view.close()
         return False
-
-    def count(_change: Any) -> None:
-        views.refreshes += 1
-
-    for view in made:
-        widget = getattr(view, "widget", view)
-        if hasattr(widget, "observe"):
-            widget.observe(count, names="value")
-    views.kind = "widgets: " + ", ".join(type(v).__name__ for v in made)
-
-    def close() -> None:
-        for view in made:
-            for method in ("close", "detach", "stop"):
-                fn = getattr(view, method, None)
-                if callable(fn):
-                    fn()
-                    break
-
-    views._detach.append(close)
+    views._stats = view.stats
+    views.kind = f"widgets: lab.show() ({type(view).__name__}: panel, diagram, table; throttled)"
+    views._detach.append(view.close)
     return True
 
 

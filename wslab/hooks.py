@@ -55,6 +55,10 @@ class HookRegistry:
         elif hook in self._hooks.get(kind, []):
             self._hooks[kind].remove(hook)
 
+    def __contains__(self, kind: object) -> bool:
+        """True when at least one hook is registered for ``kind`` (lets endpoints skip ``run``)."""
+        return bool(self._hooks.get(kind))  # type: ignore[call-overload]
+
     def hooks_for(self, kind: Kind) -> tuple[Hook, ...]:
         return tuple(self._hooks.get(kind, ()))
 
@@ -66,7 +70,7 @@ class HookRegistry:
             error: BaseException | None = None
             try:
                 outcome = hook(event)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     await outcome
             except Exception as exc:
                 error = exc

@@ -76,7 +76,7 @@ class Recorder:
         self._lock = threading.RLock()
         self._seq = 0
         self._dropped = 0
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: tuple[Subscriber, ...] = ()  # replaced, never mutated: record() needs no copy
         self.cleared = 0
         self.subscriber_errors = 0
         self.last_subscriber_error: BaseException | None = None
@@ -102,7 +102,7 @@ class Recorder:
             if len(self._events) == self.capacity:
                 self._dropped += 1
             self._events.append(event)
-            subscribers = tuple(self._subscribers)
+            subscribers = self._subscribers
         for subscriber in subscribers:
             try:
                 subscriber(event)
@@ -114,12 +114,14 @@ class Recorder:
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber`` with every new event; returns a function that unsubscribes."""
         with self._lock:
-            self._subscribers.append(subscriber)
+            self._subscribers = (*self._subscribers, subscriber)
 
         def unsubscribe() -> None:
             with self._lock:
                 if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
+                    kept = list(self._subscribers)
+                    kept.remove(subscriber)
+                    self._subscribers = tuple(kept)
 
         return unsubscribe
 
