@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .client import Client
     from .lab import Lab
     from .server import Peer, Server
+    from .wire import HeldFrame, Wire
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView, show
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "EventLog",
     "EventTable",
     "FrameInfo",
+    "HeldFrame",
     "Kind",
     "Lab",
     "LabView",
@@ -49,6 +51,7 @@ __all__ = [
     "Side",
     "State",
     "WallClock",
+    "Wire",
     "WslabError",
     "WslabTimeout",
     "explain_close_code",
@@ -62,6 +65,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".server"}
+_LAZY.update(dict.fromkeys(("Wire", "HeldFrame"), ".wire"))
 _LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
 
 

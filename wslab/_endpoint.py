@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .events import Event, Kind, Side
 from .hooks import SLOW_HOOK, Hook, HookRegistry, hook_name
@@ -12,7 +12,7 @@ from .hooks import SLOW_HOOK, Hook, HookRegistry, hook_name
 if TYPE_CHECKING:
     from .lab import Lab
 
-__all__ = ["Endpoint", "Pair"]
+__all__ = ["Endpoint", "OnWire", "Pair"]
 
 
 class Endpoint:
@@ -36,10 +36,12 @@ class Endpoint:
 
     async def _emit(self, kind: Kind, **fields: Any) -> Event:
         """Record an event, then run its hooks; a failing hook becomes an ``error`` event."""
-        event = self._record(kind, **fields)
+        event = self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
+        if kind not in self.hooks:  # the hot path: no hook for this kind, nothing to await
+            return event
         for hook, exc, seconds in await self.hooks.run(event):
-            name = hook_name(hook)
             if exc is not None:
+                name = hook_name(hook)
                 error = self._record(
                     "error",
                     conn=event.conn,
@@ -64,9 +66,19 @@ class Endpoint:
                 self._record(
                     "note",
                     conn=event.conn,
-                    detail=f"hook {name} for '{kind}' took {seconds:.1f} s and blocked the lab's loop",
+                    detail=f"hook {hook_name(hook)} for '{kind}' took {seconds:.1f} s and blocked the lab's loop",
                 )
         return event
+
+
+class OnWire(Protocol):
+    """What a wire between the two ends of a pair tells the lab (see :mod:`wslab.wire`)."""
+
+    def explains(self, pair: Pair) -> bool:
+        """True when every message not yet received sits on the wire, or died there."""
+
+    def holding(self) -> bool:
+        """True when a close frame of this connection waits on the wire."""
 
 
 @dataclass(eq=False)
@@ -90,7 +102,13 @@ class Pair:
     client_opened: asyncio.Event = field(default_factory=asyncio.Event)
     server_closed: asyncio.Event = field(default_factory=asyncio.Event)
 
+    wire: OnWire | None = None  # a wire (wslab.wire) between the two ends, if any
+
     def quiet(self) -> bool:
         return self.done or (
-            self.busy == 0 and self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received
+            self.busy == 0
+            and (
+                (self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received)
+                or (self.wire is not None and self.wire.explains(self))
+            )
         )

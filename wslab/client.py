@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -18,10 +19,12 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 
 from ._endpoint import Endpoint
+from ._redact import redact_url
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
 from .hooks import Hook
-from .server import payload_size
+from .reconnect import Reconnect
+from .server import payload_size, session_error
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -30,7 +33,11 @@ __all__ = ["Client"]
 
 
 class Client(Endpoint):
-    """A WebSocket client in the lab's loop; make one with ``lab.connect(server)``."""
+    """A WebSocket client in the lab's loop; make one with ``lab.connect(server)``.
+
+    With a :class:`~wslab.reconnect.Reconnect` policy it comes back by itself after a close it did
+    not ask for, each attempt visible as ``reconnecting`` and ``connecting`` events.
+    """
 
     side = "client"
 
@@ -43,17 +50,22 @@ class Client(Endpoint):
         peer: str | None,
         on: dict[Kind, Hook] | None,
         options: dict[str, Any],
+        reconnect: Reconnect | None = None,
     ) -> None:
         super().__init__(lab, name, on)
         self.url = url
         self.peer_name = peer
+        self.reconnect = reconnect
         self._options = options
         self.ws: ClientConnection | None = None
         self.conn: str | None = None
         self.inbox: deque[Payload] = deque()
-        self.received: list[Payload] = []
+        self.outbox: deque[Payload] = deque()
+        self.attempts = 0
         self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
+        self._retrying: asyncio.Task[None] | None = None
+        self._closed_by_user = False
         self.close_code: int | None = None
         self.close_reason: str | None = None
 
@@ -61,15 +73,26 @@ class Client(Endpoint):
 
     @property
     def state(self) -> State:
-        """CONNECTING, OPEN, CLOSING or CLOSED (websockets' own ``State``)."""
+        """CONNECTING (also while reconnecting), OPEN, CLOSING or CLOSED: websockets' ``State``."""
+        if self._retrying is not None and not self._retrying.done():
+            return State.CONNECTING
         if self.ws is None:
             return State.CLOSED if self.close_code is not None else State.CONNECTING
         if self._reader is not None and self._reader.done():
             return State.CLOSED
         return self.ws.state
 
+    @property
+    def reconnecting(self) -> bool:
+        """True while the client waits for, or makes, another attempt."""
+        return self._retrying is not None and not self._retrying.done()
+
     def send(self, data: Payload, timeout: float | None = None) -> None:
-        """Send one message; returns once the server got it and what it answered has arrived."""
+        """Send one message; returns once the server got it and what it answered has arrived.
+
+        While reconnecting, a client whose policy has ``queue=True`` keeps the message and sends
+        it on reconnect; otherwise the message is refused with ``NotConnected``.
+        """
         self._lab._block(self.asend(data), timeout, "send")
 
     async def asend(self, data: Payload) -> None:
@@ -78,6 +101,8 @@ class Client(Endpoint):
 
     def recv(self, timeout: float | None = None) -> Payload:
         """The oldest message not yet read; waits up to ``timeout`` seconds for one."""
+        if self.inbox and not self._lab.closed and not self._lab._loop.in_loop():
+            return self.inbox.popleft()  # already here (send settles): no trip through the lab's loop
         return self._lab._block(self.arecv(timeout), timeout, "recv")
 
     async def arecv(self, timeout: float | None = None) -> Payload:
@@ -85,12 +110,47 @@ class Client(Endpoint):
         return await self._lab._on_loop(self._recv(timeout))
 
     def close(self, code: int = 1000, reason: str = "", timeout: float | None = None) -> None:
-        """Start the closing handshake with ``code`` and ``reason``; returns when both ends closed."""
+        """Start the closing handshake with ``code`` and ``reason``; returns when both ends closed.
+
+        It also stops any reconnection: a close you ask for is final.
+        """
         self._lab._block(self.aclose(code, reason), timeout, "close")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Async twin of :meth:`close`."""
         await self._lab._on_loop(self._close(code, reason))
+
+    def drop(self, timeout: float | None = None) -> None:
+        """Fault: cut the TCP connection with no close frame, as a lost network would (1006)."""
+        self._lab._block(self.adrop(), timeout, "drop")
+
+    async def adrop(self) -> None:
+        """Async twin of :meth:`drop`."""
+        await self._lab._on_loop(self._drop())
+
+    def stall(self, seconds: float, timeout: float | None = None) -> None:
+        """Fault: stop reading from the socket for ``seconds`` (a frozen peer; pings go unanswered)."""
+        self._lab._block(self.astall(seconds), timeout, "stall")
+
+    async def astall(self, seconds: float) -> None:
+        """Async twin of :meth:`stall`."""
+        await self._lab._on_loop(self._stall(seconds))
+
+    def wait_open(self, timeout: float | None = None) -> None:
+        """Block until the client is open again (after a reconnection), or raise ``WslabTimeout``."""
+        self._lab._block(self.await_open(timeout), timeout, "wait_open")
+
+    async def await_open(self, timeout: float | None = None) -> None:
+        """Async twin of :meth:`wait_open`."""
+        await self._lab._on_loop(self._wait(lambda: self.state is State.OPEN, timeout, "open"))
+
+    def wait_closed(self, timeout: float | None = None) -> None:
+        """Block until the client is closed for good (closed, or gave up reconnecting)."""
+        self._lab._block(self.await_closed(timeout), timeout, "wait_closed")
+
+    async def await_closed(self, timeout: float | None = None) -> None:
+        """Async twin of :meth:`wait_closed`."""
+        await self._lab._on_loop(self._wait(lambda: self.state is State.CLOSED, timeout, "closed"))
 
     def __repr__(self) -> str:
         return f"<Client {self.name!r} {self.conn or '-'} {self.state.name.lower()}>"
@@ -98,9 +158,16 @@ class Client(Endpoint):
     # --- in the loop --------------------------------------------------------------------------
 
     async def _open(self) -> None:
+        """The first connection: failures raise ``ConnectionFailed`` to the caller."""
+        await self._attempt()
+        await self._lab._settle()
+
+    async def _attempt(self) -> None:
         lab = self._lab
+        self.attempts += 1
         self.conn = conn = lab._new_conn_id()
-        await self._emit("connecting", conn=conn, peer=self.peer_name, data=self.url)
+        self.ws = None
+        await self._emit("connecting", conn=conn, peer=self.peer_name, data=redact_url(self.url))
         parts = urlsplit(self.url)
         host = parts.hostname or "127.0.0.1"
         port = parts.port or (443 if parts.scheme == "wss" else 80)
@@ -121,8 +188,9 @@ class Client(Endpoint):
         await self._emit("open", conn=conn, peer=self.peer_name, detail=_negotiated(self.ws))
         if pair is not None:
             pair.client_opened.set()
+        self.close_code = self.close_reason = None
         self._reader = asyncio.create_task(self._read(), name=f"wslab-read-{self.name}")
-        await lab._settle()
+        self._lab._changed()
 
     async def _failed(self, exc: BaseException) -> None:
         """A failed attempt, as a browser reports it: ``error``, then ``close`` with 1006."""
@@ -140,18 +208,19 @@ class Client(Endpoint):
         pair = self._lab._pairs.get(self.conn or "")
         if pair is not None:
             pair.done = True
+        self._lab._changed()
         raise ConnectionFailed(words) from exc
 
     async def _read(self) -> None:
         ws = self.ws
         assert ws is not None and self.conn is not None
-        pair = self._lab._pairs.get(self.conn)
+        conn = self.conn
+        pair = self._lab._pairs.get(conn)
         try:
             async for message in ws:
                 self.inbox.append(message)
-                self.received.append(message)
                 await self._emit(
-                    "message", conn=self.conn, peer=self.peer_name, data=message, size=payload_size(message)
+                    "message", conn=conn, peer=self.peer_name, data=message, size=payload_size(message)
                 )
                 if pair is not None:
                     pair.s2c_received += 1
@@ -166,9 +235,15 @@ class Client(Endpoint):
         self.close_reason = ws.close_reason
         by = ws.protocol.close_rcvd_then_sent
         initiator = None if by is None else ((self.peer_name or "server") if by else self.name)
+        if self.reconnect is not None and not self._closed_by_user:
+            self._retrying = asyncio.create_task(self._retry(), name=f"wslab-retry-{self.name}")
+        trouble = session_error(ws)
+        if trouble is not None:  # as a browser does: error, then close, when the connection failed
+            exc = ws.protocol.parser_exc or ws.connection_exc
+            await self._emit("error", conn=conn, peer=self.peer_name, error=trouble, exc=exc)
         await self._emit(
             "close",
-            conn=self.conn,
+            conn=conn,
             peer=self.peer_name,
             code=ws.close_code,
             reason=ws.close_reason,
@@ -179,7 +254,64 @@ class Client(Endpoint):
         self._arrived.set()
         self._lab._changed()
 
+    async def _retry(self) -> None:
+        """Try again on the policy's schedule until open, closed by the user, or out of attempts."""
+        assert self.reconnect is not None
+        attempt = 0
+        for attempt, delay in enumerate(self.reconnect.delays(), 1):
+            await self._emit(
+                "reconnecting",
+                conn=self.conn,
+                peer=self.peer_name,
+                detail=f"attempt {attempt} in {delay:.3f} s",
+            )
+            await asyncio.sleep(delay)
+            if self._closed_by_user:
+                return
+            try:
+                await self._attempt()
+            except ConnectionFailed:
+                continue
+            self._retrying = None  # open again: the state is the new connection's
+            self._arrived.set()
+            await self._flush_outbox()
+            return
+        await self._emit(
+            "error",
+            conn=self.conn,
+            peer=self.peer_name,
+            error=f"gave up reconnecting after {attempt} attempts",
+        )
+        self._retrying = None
+        self._refuse_outbox()
+
+    async def _flush_outbox(self) -> None:
+        while self.outbox and self.state is State.OPEN:
+            await self._send_now(self.outbox.popleft())
+
+    def _refuse_outbox(self) -> None:
+        if self.outbox:
+            self._record("note", conn=self.conn, detail=f"{len(self.outbox)} queued messages never sent")
+            self.outbox.clear()
+        self._arrived.set()
+        self._lab._changed()
+
     async def _send_and_settle(self, data: Payload) -> None:
+        if self.reconnecting and self.reconnect is not None and self.reconnect.queue:
+            self.outbox.append(data)
+            await self._emit(
+                "note",
+                conn=self.conn,
+                peer=self.peer_name,
+                data=data,
+                size=payload_size(data),
+                detail=f"queued while reconnecting ({len(self.outbox)} waiting)",
+            )
+            return
+        await self._send_now(data)
+        await self._lab._settle()
+
+    async def _send_now(self, data: Payload) -> None:
         ws = self._require_open()
         pair = self._lab._pairs.get(self.conn or "")
         await self._emit("send", conn=self.conn, peer=self.peer_name, data=data, size=payload_size(data))
@@ -191,7 +323,6 @@ class Client(Endpoint):
             if pair is not None:
                 pair.c2s_sent -= 1
             raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
-        await self._lab._settle()
 
     async def _recv(self, timeout: float | None) -> Payload:
         limit = self._lab.timeout if timeout is None else timeout
@@ -208,24 +339,73 @@ class Client(Endpoint):
             raise WslabTimeout(f"no message arrived within {limit} s") from None
         return self.inbox.popleft()
 
+    async def _wait(self, done: Callable[[], bool], timeout: float | None, what: str) -> None:
+        limit = self._lab.timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                while not done():
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise WslabTimeout(f"{self.name} was not {what} within {limit} s") from None
+        await self._lab._settle()
+
     async def _close(self, code: int, reason: str) -> None:
+        self._closed_by_user = True
+        retrying = self._retrying
+        if retrying is not None and not retrying.done():
+            retrying.cancel()
+            await asyncio.gather(retrying, return_exceptions=True)
+            self._refuse_outbox()
         ws = self.ws
         if ws is None or self._reader is None:
             return
         if ws.state is State.OPEN:
             await self._emit("closing", conn=self.conn, peer=self.peer_name, code=code, reason=reason)
-            await ws.close(code, reason)
+            await self._lab._unless_held(self.conn, ws.close(code, reason))
         try:
             async with asyncio.timeout(self._lab.timeout):
-                await asyncio.shield(self._reader)
+                await self._lab._unless_held(self.conn, asyncio.shield(self._reader))
         except TimeoutError:
             raise WslabTimeout(f"the connection did not close within {self._lab.timeout} s") from None
         await self._lab._settle()
 
+    async def _drop(self) -> None:
+        ws = self._require_open()
+        await self._emit(
+            "note",
+            conn=self.conn,
+            peer=self.peer_name,
+            detail="fault: the client's TCP connection is cut, no close frame",
+        )
+        ws.transport.abort()
+        reader = self._reader
+        if reader is not None:
+            await asyncio.gather(asyncio.shield(reader), return_exceptions=True)
+        await self._lab._settle()
+
+    async def _stall(self, seconds: float) -> None:
+        ws = self._require_open()
+        await self._emit(
+            "note",
+            conn=self.conn,
+            peer=self.peer_name,
+            detail=f"fault: the client stops reading for {seconds:g} s",
+        )
+        transport = ws.transport
+        transport.pause_reading()
+        asyncio.get_running_loop().call_later(seconds, _resume, transport)
+
     def _require_open(self) -> ClientConnection:
         if self.ws is None or self.state is not State.OPEN:
-            raise NotConnected(f"{self.name} is not connected (state {self.state.name.lower()})")
+            words = "reconnecting" if self.reconnecting else f"state {self.state.name.lower()}"
+            raise NotConnected(f"{self.name} is not connected ({words})")
         return self.ws
+
+
+def _resume(transport: asyncio.Transport) -> None:
+    if not transport.is_closing():
+        transport.resume_reading()
 
 
 def _negotiated(ws: ClientConnection) -> str | None:
@@ -239,7 +419,10 @@ def _negotiated(ws: ClientConnection) -> str | None:
 async def _open_socket(host: str, port: int) -> socket.socket:
     """Open the TCP connection ourselves, so the lab knows the local port before the handshake."""
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:  # a numeric address needs no resolver: skip the executor thread getaddrinfo would use
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     last: OSError | None = None
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)

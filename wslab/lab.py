@@ -12,7 +12,7 @@ import atexit
 import contextlib
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._endpoint import Pair
@@ -23,8 +23,10 @@ from .errors import LoopError, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import Kind, Payload
 from .hooks import Hook
+from .reconnect import Reconnect
 from .recorder import Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
+from .wire import Wire
 
 if TYPE_CHECKING:
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
@@ -66,6 +68,8 @@ class Lab:
         self.recorder = Recorder(capacity=capacity, clock=clock)
         self.servers: list[Server] = []
         self.clients: list[Client] = []
+        self.wires: list[Wire] = []
+        self._background: set[asyncio.Future[Any]] = set()
         self._pairs: dict[str, Pair] = {}
         self._expected: dict[tuple[str, int], tuple[str, str]] = {}
         self._conn_count = 0
@@ -129,17 +133,29 @@ class Lab:
         host: str = "127.0.0.1",
         port: int = 0,
         on: dict[Kind, Hook] | None = None,
+        token: str | None = None,
         **options: Any,
     ) -> Server:
         """Start a server now; by default it answers every message with ``Serveur a reçu : …``.
 
         ``handler(message, peer)`` replaces the echo (return a reply, or None); ``welcome`` is sent
         to each new client; other keywords (``max_size``, ``compression``, ``ping_interval``, …)
-        go to ``websockets.asyncio.server.serve``. It binds 127.0.0.1 unless ``host`` says otherwise.
+        go to ``websockets.asyncio.server.serve``. It binds 127.0.0.1 unless ``host`` says otherwise
+        (and warns when it does). ``token="…"`` refuses handshakes without ``?token=…`` or an
+        ``Authorization: Bearer …`` header (401 missing, 403 wrong); ``origins=[…]`` refuses other
+        ``Origin`` headers (403). Tokens and credentials are masked in every recorded event.
         """
         return self._block(
             self.aserve(
-                handler, echo=echo, welcome=welcome, name=name, host=host, port=port, on=on, **options
+                handler,
+                echo=echo,
+                welcome=welcome,
+                name=name,
+                host=host,
+                port=port,
+                on=on,
+                token=token,
+                **options,
             ),
             None,
             "serve",
@@ -155,6 +171,7 @@ class Lab:
         host: str = "127.0.0.1",
         port: int = 0,
         on: dict[Kind, Hook] | None = None,
+        token: str | None = None,
         **options: Any,
     ) -> Server:
         """Async twin of :meth:`serve`."""
@@ -170,6 +187,7 @@ class Lab:
                 port=port,
                 on=on,
                 options=options,
+                token=token,
             )
             await server._start()
             self.servers.append(server)
@@ -179,29 +197,37 @@ class Lab:
 
     def connect(
         self,
-        target: Server | str,
+        target: Server | Wire | str,
         *,
         path: str = "/",
         name: str | None = None,
         on: dict[Kind, Hook] | None = None,
+        reconnect: Reconnect | bool | None = None,
         **options: Any,
     ) -> Client:
-        """Connect a new client to ``target`` (a server of this lab, or a ``ws://`` URL).
+        """Connect a new client to ``target`` (a server of this lab, a wire in front of one, or a URL).
 
         Returns once ``open`` (and the server's ``connection``) are recorded. A refused or rejected
         attempt records ``error`` and ``close`` (1006), then raises ``ConnectionFailed``.
+        ``reconnect=wslab.Reconnect(...)`` (or ``True`` for the defaults) makes the client come back
+        by itself after a close it did not ask for.
         Other keywords (``compression``, ``max_size``, ``additional_headers``, …) go to
         ``websockets.asyncio.client.connect``.
         """
-        return self._block(self.aconnect(target, path=path, name=name, on=on, **options), None, "connect")
+        return self._block(
+            self.aconnect(target, path=path, name=name, on=on, reconnect=reconnect, **options),
+            None,
+            "connect",
+        )
 
     async def aconnect(
         self,
-        target: Server | str,
+        target: Server | Wire | str,
         *,
         path: str = "/",
         name: str | None = None,
         on: dict[Kind, Hook] | None = None,
+        reconnect: Reconnect | bool | None = None,
         **options: Any,
     ) -> Client:
         """Async twin of :meth:`connect`."""
@@ -209,6 +235,8 @@ class Lab:
         async def start() -> Client:
             if isinstance(target, Server):
                 url, peer = target.url.rstrip("/") + "/" + path.lstrip("/"), target.name
+            elif isinstance(target, Wire):  # through the wire; the peer is still the server
+                url, peer = target.url.rstrip("/") + "/" + path.lstrip("/"), target.server.name
             else:
                 url, peer = target, None
             options.setdefault("open_timeout", self.timeout)
@@ -219,10 +247,28 @@ class Lab:
                 peer=peer,
                 on=on,
                 options=options,
+                reconnect=Reconnect() if reconnect is True else (reconnect or None),
             )
             self.clients.append(client)
             await client._open()
             return client
+
+        return await self._on_loop(start())
+
+    def wire(self, server: Server, *, name: str | None = None) -> Wire:
+        """Put a wire in front of ``server``: clients that ``connect(wire)`` go through it, frame by frame."""
+        return self._block(self.awire(server, name=name), None, "wire")
+
+    async def awire(self, server: Server, *, name: str | None = None) -> Wire:
+        """Async twin of :meth:`wire`."""
+
+        async def start() -> Wire:
+            if server not in self.servers:
+                raise WslabError(f"{server.name} is not a server of this lab")
+            wire = Wire(self, self._unique(name, "wire", [w.name for w in self.wires]), server)
+            await wire._start()
+            self.wires.append(wire)
+            return wire
 
         return await self._on_loop(start())
 
@@ -322,8 +368,9 @@ class Lab:
             return wanted
         if base not in taken:
             return base
+        used = set(taken)  # a set: churning through thousands of clients stays linear
         n = 2
-        while f"{base}{n}" in taken:
+        while f"{base}{n}" in used:
             n += 1
         return f"{base}{n}"
 
@@ -355,6 +402,8 @@ class Lab:
         if self._activity is None:
             self._activity = asyncio.Event()
         limit = self.settle_timeout if timeout is None else timeout
+        for conn in [c for c, p in self._pairs.items() if p.done]:
+            del self._pairs[conn]  # a finished pair is quiet for good: stop scanning it on every call
         try:
             async with asyncio.timeout(limit):
                 while not all(p.quiet() for p in self._pairs.values()):
@@ -371,12 +420,36 @@ class Lab:
         except TimeoutError:
             pass
 
+    async def _unless_held(self, conn: str | None, awaitable: Awaitable[Any]) -> None:
+        """Await ``awaitable``, but return as soon as a wire holds this connection's close frame."""
+        task = asyncio.ensure_future(awaitable)
+        pair = self._pairs.get(conn or "")
+        if pair is None or pair.wire is None:
+            await task
+            return
+        if self._activity is None:
+            self._activity = asyncio.Event()
+        while not task.done():
+            if pair.wire is not None and pair.wire.holding():
+                self._background.add(task)  # it ends when the wire lets the frame go (or the lab closes)
+                task.add_done_callback(self._background.discard)
+                return
+            self._activity.clear()
+            waiter = asyncio.ensure_future(self._activity.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        task.result()
+
     async def _shutdown(self) -> None:
+        for wire in self.wires:
+            wire._abandon()  # report what is still held, so nothing is lost silently
         for client in self.clients:
             with contextlib.suppress(WslabError):
                 await client._close(1001, "lab closing")
         for server in self.servers:
             await server._stop(1001, "lab closing")
+        for wire in self.wires:
+            await wire._stop()
 
     def _finish(self) -> None:
         self._closed = True

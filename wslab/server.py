@@ -22,6 +22,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import (
     ConnectionClosed,
     HeaderLineTooLong,
+    InvalidHeader,
     PayloadTooBig,
     ProtocolError,
     RequestLineTooLong,
@@ -37,6 +38,7 @@ from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import explain_close_code
+from .rooms import RoomsMixin
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -117,7 +119,9 @@ class _Connection(ServerConnection):
 
 def payload_size(data: Payload) -> int:
     """Bytes on the wire before framing: UTF-8 length for text."""
-    return len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if isinstance(data, str):  # ASCII text (the common case) is its own length: no encoding pass
+        return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
+    return len(data)
 
 
 class Peer:
@@ -156,7 +160,7 @@ class Peer:
         )
 
 
-class Server(Endpoint):
+class Server(RoomsMixin, Endpoint):
     """A WebSocket server running in the lab's loop; make one with ``lab.serve()``."""
 
     side = "server"
@@ -185,6 +189,7 @@ class Server(Endpoint):
         self.port = 0
         self._options = options
         self._ws_server: WsServer | None = None
+        self._fault: Exception | None = None
         self._peers: dict[ServerConnection, Peer] = {}
         self.registry: list[Peer] = []
 
@@ -220,14 +225,6 @@ class Server(Endpoint):
         """Async twin of :meth:`send`."""
         await self._lab._on_loop(self._send_and_settle(conn, data))
 
-    def broadcast(self, data: Payload, timeout: float | None = None) -> int:
-        """Send ``data`` to every open connection; returns how many got it."""
-        return self._lab._block(self.abroadcast(data), timeout, "broadcast")
-
-    async def abroadcast(self, data: Payload) -> int:
-        """Async twin of :meth:`broadcast`."""
-        return await self._lab._on_loop(self._broadcast_and_settle(data))
-
     def close(self, timeout: float | None = None) -> None:
         """Close every connection (1001 going away) and stop listening."""
         self._lab._block(self.aclose(), timeout, "close")
@@ -235,6 +232,49 @@ class Server(Endpoint):
     async def aclose(self) -> None:
         """Async twin of :meth:`close`."""
         await self._lab._on_loop(self._stop(1001, "server shutting down"))
+
+    def kill(self, timeout: float | None = None) -> None:
+        """Fault: the server dies. Every TCP connection is cut with no close frame (1006)."""
+        self._lab._block(self.akill(), timeout, "kill")
+
+    async def akill(self) -> None:
+        """Async twin of :meth:`kill`."""
+        await self._lab._on_loop(self._kill())
+
+    def restart(self, timeout: float | None = None) -> None:
+        """Listen again on the same port after :meth:`kill` or :meth:`close`."""
+        self._lab._block(self.arestart(), timeout, "restart")
+
+    async def arestart(self) -> None:
+        """Async twin of :meth:`restart`."""
+        await self._lab._on_loop(self._restart())
+
+    def fail_next(self, error: Exception | None = None) -> None:
+        """Fault: the handling of the next message raises ``error`` (the server closes with 1011)."""
+        self._fault = error if error is not None else RuntimeError("injected fault")
+
+    async def _kill(self) -> None:
+        if self._ws_server is None:
+            return
+        await self._emit("note", detail=f"fault: {self.name} is killed; its connections are cut")
+        ws_server, self._ws_server = self._ws_server, None
+        ws_server.close(close_connections=False)
+        for peer in self.connections:
+            peer.ws.transport.abort()
+        try:
+            async with asyncio.timeout(self._lab.settle_timeout):
+                await ws_server.wait_closed()
+        except TimeoutError:
+            pass
+        await self._lab._settle()
+
+    async def _restart(self) -> None:
+        if self.serving:
+            return
+        self._requested_port = self.port or self._requested_port
+        await self._start()
+        await self._emit("note", detail=f"{self.name} listens again")
+        await self._lab._settle()
 
     def __repr__(self) -> str:
         kind = "handler" if self.handler else ("echo" if self.echo else "silent")
@@ -301,6 +341,12 @@ class Server(Endpoint):
         self, ws: ServerConnection, request: Request, response: Response
     ) -> Response | None:
         peer = self._peers[ws]
+        replaced = None
+        exc = ws.protocol.handshake_exc
+        if isinstance(exc, InvalidHeader) and exc.name == "Sec-WebSocket-Version":
+            # RFC 6455 4.2.2: answer an unknown version with 426 and the version we speak
+            response = replaced = ws.respond(426, f"Failed to open a WebSocket connection: {exc}.\n")
+            response.headers["Sec-WebSocket-Version"] = "13"
         status = f"{response.status_code} {response.reason_phrase}"
         headers = tuple(response.headers.raw_items())
         if response.status_code == 101:
@@ -324,7 +370,7 @@ class Server(Endpoint):
                 error=f"handshake refused with {status}: {why or 'no reason given'}",
                 exc=ws.protocol.handshake_exc,
             )
-        return None
+        return replaced
 
     async def _handshake_failed(self, ws: ServerConnection, *, timed_out: bool) -> None:
         """Record a handshake that ended before ``process_response``: ``reject`` if a status went out."""
@@ -397,13 +443,14 @@ class Server(Endpoint):
             self._lab._changed()
 
     async def _reply_to(self, peer: Peer, message: Payload) -> Payload | None:
-        if self.handler is None:
-            if self.echo is None:
-                return None
-            if isinstance(message, bytes):
-                return message
-            return self.echo.format(message)
         try:
+            if self._fault is not None:
+                fault, self._fault = self._fault, None
+                raise fault
+            if self.handler is None:
+                if self.echo is None:
+                    return None
+                return message if isinstance(message, bytes) else self.echo.format(message)
             reply = self.handler(message, peer)
             if inspect.isawaitable(reply):
                 reply = await reply
@@ -442,18 +489,6 @@ class Server(Endpoint):
         await self._send(self.peer(conn), data)
         await self._lab._settle()
 
-    async def _broadcast_and_settle(self, data: Payload) -> int:
-        sent = 0
-        for peer in self.connections:
-            if peer.state is State.OPEN:
-                try:
-                    await self._send(peer, data)
-                    sent += 1
-                except NotConnected:
-                    pass
-        await self._lab._settle()
-        return sent
-
     async def _close_peer(self, peer: Peer, code: int, reason: str) -> None:
         if peer.state is not State.OPEN:
             return
@@ -481,6 +516,7 @@ class Server(Endpoint):
             reason=ws.close_reason,
             initiator=initiator,
         )
+        self._leave_all(peer)  # rooms.py: a closed connection leaves its rooms
         pair = self._lab._pairs.get(peer.id)
         if pair is not None:
             pair.server_closed.set()

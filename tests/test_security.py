@@ -1,0 +1,266 @@
+"""Security defaults: loopback unless told, optional Origin and token checks on the handshake,
+credentials masked in everything shown, hostile strings escaped, payloads never executed."""
+
+from __future__ import annotations
+
+import ast
+import json
+import socket
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from _attack import handshake, request
+
+import wslab
+from wslab import Diagram, Event, EventLog, Peer, sequence_text, to_mermaid
+from wslab.describe import describe
+
+HOSTILE = ("<img src=x onerror=alert(1)>", "</table><script>alert(1)</script>")
+SECRET = "s3cret-Tok3n"
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Iterator[wslab.Lab]:
+    lab = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name=f"security-{request.node.name}")
+    yield lab
+    lab.close()
+
+
+def everything_shown(log: EventLog) -> str:
+    """Every rendering a lesson can show or export, concatenated."""
+    return "\n".join(
+        [
+            log.to_text(limit=200),
+            log.to_html(limit=200),
+            log.to_jsonl(),
+            repr(list(log)),
+            *(describe(e, 200) for e in log),
+            Diagram(log).svg,
+            to_mermaid(log),
+            sequence_text(log),
+        ]
+    )
+
+
+# --- binding ---------------------------------------------------------------------------------------
+
+
+def test_a_server_binds_loopback_by_default_and_says_nothing(lab: wslab.Lab) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        server = lab.serve()
+    assert server.host == "127.0.0.1"
+    assert server._ws_server is not None
+    assert {s.getsockname()[0] for s in server._ws_server.sockets} == {"127.0.0.1"}
+    assert not lab.events.filter(kind="note")
+
+
+def test_a_server_bound_beyond_loopback_warns_loudly(lab: wslab.Lab) -> None:
+    with pytest.warns(UserWarning, match="not on loopback: other machines can connect"):
+        server = lab.serve(host="0.0.0.0")
+    notes = lab.events.filter(side="server", kind="note")
+    assert len(notes) == 1 and "not an internet-facing server" in (notes[0].detail or "")
+    client = lab.connect(f"ws://127.0.0.1:{server.port}/")
+    client.send("still works")
+    assert client.recv() == "Serveur a reçu : still works"
+
+
+# --- Origin allow-list -------------------------------------------------------------------------------
+
+
+def test_an_origin_allow_list_refuses_other_origins_with_403(lab: wslab.Lab) -> None:
+    server = lab.serve(origins=["http://localhost:8888"])
+    good = lab.connect(server, origin="http://localhost:8888")
+    with pytest.raises(wslab.ConnectionFailed, match="403"):
+        lab.connect(server, name="evil", origin="http://evil.example")
+    with pytest.raises(wslab.ConnectionFailed, match="403"):
+        lab.connect(server, name="no-origin")
+    rejects = lab.events.filter(side="server", kind="reject")
+    assert [e.code for e in rejects] == [403, 403]
+    errors = [e.error or "" for e in lab.events.filter(side="server", kind="error")]
+    assert "invalid Origin header: http://evil.example" in errors[0]
+    assert "missing Origin header" in errors[1]
+    good.send("ok")
+    assert good.recv() == "Serveur a reçu : ok"
+
+
+# --- token ----------------------------------------------------------------------------------------------
+
+
+def test_a_token_server_refuses_a_handshake_without_it_with_401(lab: wslab.Lab) -> None:
+    server = lab.serve(token=SECRET)
+    with pytest.raises(wslab.ConnectionFailed, match="401"):
+        lab.connect(server)
+    response = handshake(server.port, request())
+    assert response is not None and response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    rejects = lab.events.filter(side="server", kind="reject")
+    assert [e.code for e in rejects] == [401, 401]
+    assert "missing token" in (lab.events.filter(side="server", kind="error")[0].error or "")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [(f"/?token=wrong-{SECRET}", ()), ("/", (("Authorization", f"Bearer wrong-{SECRET}"),))],
+    ids=["query", "bearer"],
+)
+def test_a_token_server_refuses_a_wrong_token_with_403(
+    lab: wslab.Lab, path: str, headers: tuple[tuple[str, str], ...]
+) -> None:
+    server = lab.serve(token=SECRET)
+    with pytest.raises(wslab.ConnectionFailed, match="403"):
+        lab.connect(server, path=path, additional_headers=headers)
+    assert [e.code for e in lab.events.filter(side="server", kind="reject")] == [403]
+    assert SECRET not in everything_shown(lab.events)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [(f"/chat?room=1&token={SECRET}", ()), ("/chat", (("Authorization", f"Bearer {SECRET}"),))],
+    ids=["query", "bearer"],
+)
+def test_a_token_server_accepts_the_token_and_never_shows_it(
+    lab: wslab.Lab, path: str, headers: tuple[tuple[str, str], ...]
+) -> None:
+    server = lab.serve(token=SECRET)
+    client = lab.connect(server, path=path, additional_headers=headers)
+    client.send("hello")
+    assert client.recv() == "Serveur a reçu : hello"
+    shown = everything_shown(lab.events)
+    assert SECRET not in shown
+    upgrade = lab.events.filter(kind="upgrade")[0]
+    if "token" in path:
+        assert upgrade.detail == "GET /chat?room=1&token=*** HTTP/1.1"
+        assert lab.events.filter(kind="connecting")[0].data == (
+            f"ws://127.0.0.1:{server.port}/chat?room=1&token=***"
+        )
+    else:
+        assert ("Authorization", "Bearer ***") in (upgrade.headers or ())
+
+
+def test_cookies_and_credentials_in_headers_are_masked_when_recorded(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    lab.connect(
+        server,
+        additional_headers=[("Cookie", f"session={SECRET}"), ("Authorization", f"Basic {SECRET}")],
+    )
+    headers = dict(lab.events.filter(kind="upgrade")[0].headers or ())
+    assert headers["Cookie"] == "***" and headers["Authorization"] == "Basic ***"
+    assert SECRET not in everything_shown(lab.events)
+    assert SECRET not in json.dumps(lab.events.to_dicts())
+
+
+# --- escaping -------------------------------------------------------------------------------------------
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.handlers += [name for name, _ in attrs if name.startswith("on")]
+
+
+def hostile_session(lab: wslab.Lab) -> EventLog:
+    """A session where every string a peer controls is hostile: messages, reasons, errors, names."""
+
+    def handler(message: str | bytes, peer: Peer) -> str:
+        if message == "crash":
+            raise ValueError(HOSTILE[0])
+        return str(message)
+
+    server = lab.serve(handler, name=HOSTILE[1], welcome=HOSTILE[0])
+    client = lab.connect(server, name=HOSTILE[0], path="/" + HOSTILE[0].replace(" ", "%20"))
+    for payload in HOSTILE:
+        client.send(payload)
+        client.send(payload.encode())
+    client.close(4000, HOSTILE[1])
+    crasher = lab.connect(server, name="crasher")
+    crasher.send("crash")
+    return lab.events
+
+
+def test_hostile_strings_are_escaped_in_the_html_table(lab: wslab.Lab) -> None:
+    log = hostile_session(lab)
+    page = log.to_html(limit=200)
+    parser = _Tags()
+    parser.feed(page)
+    assert set(parser.tags) <= {"table", "thead", "tbody", "tr", "th", "td", "span"}
+    assert parser.tags.count("table") == 1 and page.count("</table>") == 1
+    assert parser.handlers == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;/table&gt;&lt;script&gt;" in page
+    assert "<script" not in page and "<img" not in page
+
+
+def test_hostile_strings_are_escaped_in_the_svg_diagram(lab: wslab.Lab) -> None:
+    svg = Diagram(hostile_session(lab)).svg
+    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        assert tag not in {"script", "img", "foreignObject", "iframe"}
+        assert not [name for name in element.attrib if name.lower().startswith("on")]
+    assert "<script" not in svg and "<img" not in svg
+
+
+def test_hostile_strings_cannot_break_out_of_a_mermaid_diagram(lab: wslab.Lab) -> None:
+    text = to_mermaid(hostile_session(lab))
+    assert not {"<", ">", "`"} & set(text.replace("->>", "").replace("-->>", "").replace("-x", ""))
+
+
+# --- never executed -----------------------------------------------------------------------------------
+
+
+def test_a_payload_is_data_and_never_executed(lab: wslab.Lab, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payloads = [
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        f"{{{{ __import__('os').system('touch {marker}') }}}}",
+        "{0.__class__.__mro__}",  # a str.format attack on the echo template
+    ]
+    server = lab.serve()
+    client = lab.connect(server)
+    for payload in payloads:
+        client.send(payload)
+        assert client.recv() == f"Serveur a reçu : {payload}"
+    client.close()
+    everything_shown(lab.events)
+    EventLog.from_jsonl(lab.events.to_jsonl())
+    assert not marker.exists()
+
+
+def test_the_package_source_never_calls_eval_exec_or_unpickles() -> None:
+    forbidden = {"eval", "exec", "compile", "loads", "load", "__import__"}
+    found = []
+    for path in sorted(Path(wslab.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                owner = getattr(getattr(node.func, "value", None), "id", None)
+                if name in forbidden and not (name == "loads" and owner == "json"):
+                    found.append(f"{path.name}:{node.lineno} {name}")
+                if owner in {"pickle", "marshal", "yaml", "subprocess", "os"} and name != "environ":
+                    found.append(f"{path.name}:{node.lineno} {owner}.{name}")
+    assert found == []
+
+
+def test_an_event_read_from_json_is_plain_data_and_unknown_fields_are_refused() -> None:
+    line = json.dumps({"seq": 1, "time": 1, "side": "server", "kind": "message", "endpoint": "s", "data": "x"})
+    event = EventLog.from_jsonl(line)[0]
+    assert event.exc is None and event.data == "x"
+    with pytest.raises(TypeError):
+        Event.from_dict({**json.loads(line), "command": "os.system('x')"})
+
+
+def test_the_server_never_listens_on_a_port_it_was_not_told_about(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    assert server._ws_server is not None
+    sockets = list(server._ws_server.sockets)
+    assert len(sockets) == 1 and sockets[0].family == socket.AF_INET
