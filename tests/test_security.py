@@ -252,7 +252,9 @@ def test_the_package_source_never_calls_eval_exec_or_unpickles() -> None:
 
 
 def test_an_event_read_from_json_is_plain_data_and_unknown_fields_are_refused() -> None:
-    line = json.dumps({"seq": 1, "time": 1, "side": "server", "kind": "message", "endpoint": "s", "data": "x"})
+    line = json.dumps(
+        {"seq": 1, "time": 1, "side": "server", "kind": "message", "endpoint": "s", "data": "x"}
+    )
     event = EventLog.from_jsonl(line)[0]
     assert event.exc is None and event.data == "x"
     with pytest.raises(TypeError):
