@@ -126,6 +126,18 @@ class _Flow:
         self.close_seen = False
         self.messages_held = 0
         self.messages_lost = 0
+        self.close_let_go = False  # a held close frame was delivered: its answer is awaited
+        self.pings_let_go = 0  # held pings delivered: their pongs are awaited
+
+    @property
+    def partner(self) -> _Flow | None:
+        return self.link.s2c if self.role == C2S else self.link.c2s
+
+    def awaiting(self) -> bool:
+        partner = self.partner
+        if partner is None:
+            return False
+        return (self.close_let_go and not partner.close_seen) or self.pings_let_go > 0
 
     @property
     def sender(self) -> str:
@@ -165,7 +177,9 @@ class _Flow:
     def _parse(self) -> Generator[None, None, None]:
         while True:
             self._tap = _Tap()
-            yield from Frame.parse(self.stream.read_exact, mask=self.mask, max_size=None, extensions=[self._tap])
+            yield from Frame.parse(
+                self.stream.read_exact, mask=self.mask, max_size=None, extensions=[self._tap]
+            )
             frame = self._tap.seen
             assert frame is not None
             consumed = len(self.raw) - len(self.stream.buffer)
@@ -206,7 +220,11 @@ class _Link:
     # --- what the lab's settle asks (see Pair.quiet) --------------------------------------------
 
     def explains(self, pair: Pair) -> bool:
-        """True when every message not yet received sits on the wire, or died there."""
+        """True when nothing is in flight: what has not arrived sits on the wire, or died there."""
+        if self.cut:
+            return False  # both ends are about to see the TCP connection drop: wait for their close
+        if any(f.awaiting() for f in self.flows()) and not self.ended.is_set():
+            return False  # a close or ping the wire let go has had no answer yet
         s2c = self.s2c
         held_any = any(f.held for f in self.flows())
         c2s_ok = pair.c2s_sent - pair.c2s_received == self.c2s.messages_held + self.c2s.messages_lost
@@ -221,9 +239,9 @@ class _Link:
 
     def holding(self) -> bool:
         """True when a close frame (or the end of a stream) of this connection waits on the wire."""
-        return any(
-            h.link is self and h.frame.opcode is Opcode.CLOSE for h in self.wire._held
-        ) or any(f.eof_waiting for f in self.flows())
+        return any(h.link is self and h.frame.opcode is Opcode.CLOSE for h in self.wire._held) or any(
+            f.eof_waiting for f in self.flows()
+        )
 
 
 class Wire(Endpoint):
@@ -258,16 +276,20 @@ class Wire(Endpoint):
 
     @property
     def pending(self) -> list[HeldFrame]:
-        """The frames waiting on the wire, oldest first: ``[client→server TEXT fin=1 masked len=7 'Bonjour']``."""
+        """Frames waiting, oldest first: ``[client→server TEXT fin=1 masked len=7 'Bonjour']``."""
         return list(self._held)
 
     @property
     def frames(self) -> list[Event]:
         """Every frame event this wire recorded (the recorder's ring buffer may have dropped old ones)."""
-        return [e for e in self._lab.recorder.snapshot() if e.side == "wire" and e.endpoint == self.name and e.kind == "frame"]
+        return [
+            e
+            for e in self._lab.recorder.snapshot()
+            if e.side == "wire" and e.endpoint == self.name and e.kind == "frame"
+        ]
 
     def hold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
-        """From now on frames wait on the wire; only ``direction`` (``"server→client"``) or ``opcodes`` if given."""
+        """From now on frames wait on the wire (only those of ``direction`` or ``opcodes``, if given)."""
         self._lab._block(self.ahold(direction, opcodes), None, "hold")
 
     async def ahold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
@@ -282,16 +304,18 @@ class Wire(Endpoint):
             names = frozenset([opcodes.upper()] if isinstance(opcodes, str) else [o.upper() for o in opcodes])
             unknown = names - {o.name for o in Opcode}
             if unknown:
-                raise ValueError(f"unknown opcode {sorted(unknown)[0]!r}: expected TEXT, BINARY, CONT, PING, PONG or CLOSE")
+                raise ValueError(
+                    f"unknown opcode {sorted(unknown)[0]!r}: expected TEXT, BINARY, CONT, PING, PONG or CLOSE"
+                )
 
         async def start() -> None:
             self._holding, self._hold_roles, self._hold_opcodes = True, roles, names
-            what = "every frame" if roles is None and names is None else "frames"
-            if names is not None:
-                what = "/".join(sorted(names)) + " frames"
+            what, verb = (
+                ("every frame", "waits") if names is None else ("/".join(sorted(names)) + " frames", "wait")
+            )
             if roles is not None:
                 what += f" going {next(iter(roles))}"
-            self._record("note", detail=f"hold: {what} now wait on the wire")
+            self._record("note", detail=f"hold: from now on {what} {verb} on the wire")
 
         await self._lab._on_loop(start())
 
@@ -305,7 +329,8 @@ class Wire(Endpoint):
         async def run() -> None:
             self._holding = False
             count = len(self._held)
-            self._record("note", detail=f"release: pass-through again, delivering {count} held frames")
+            held = "nothing held" if not count else f"{count} held frame{'s' if count > 1 else ''} delivered"
+            self._record("note", detail=f"release: pass-through again, {held}")
             while self._held:
                 self._deliver(self._held[0], "deliver")
             await self._lab._settle()
@@ -313,7 +338,7 @@ class Wire(Endpoint):
         await self._lab._on_loop(run())
 
     def deliver(self, n: int | None = None) -> None:
-        """Deliver the ``n`` oldest held frames (all when ``n`` is None); returns when their effects are recorded."""
+        """Deliver the ``n`` oldest held frames (all by default); returns once their effects are recorded."""
         self._lab._block(self.adeliver(n), None, "deliver")
 
     async def adeliver(self, n: int | None = None) -> None:
@@ -386,7 +411,9 @@ class Wire(Endpoint):
 
     def delay(self, seconds: float, index: int = 0) -> None:
         """Deliver one held frame ``seconds`` from now; returns when its effects are recorded."""
-        self._lab._block(self.adelay(seconds, index), seconds + self._lab.timeout + self._lab.settle_timeout, "delay")
+        self._lab._block(
+            self.adelay(seconds, index), seconds + self._lab.timeout + self._lab.settle_timeout, "delay"
+        )
 
     async def adelay(self, seconds: float, index: int = 0) -> None:
         """Async twin of :meth:`delay`."""
@@ -395,7 +422,9 @@ class Wire(Endpoint):
             held = self._require_held(index)
             if seconds < 0:
                 raise ValueError("seconds must be positive")
-            self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"delay {seconds:g} s {held!r}")
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, detail=f"delay {seconds:g} s {held!r}"
+            )
             await asyncio.sleep(seconds)
             if held in self._held:
                 self._deliver(held, "deliver")
@@ -437,7 +466,7 @@ class Wire(Endpoint):
                 raise ValueError(f"how must be 'flip-bit', 'bad-utf8' or 'unmask', not {how!r}")
             self._take(index)
             self._record("note", conn=held.conn, peer=flow.receiver, detail=f"corrupt ({how}) {held!r}")
-            await self._send_new(held, new, out, f"corrupted ({how})", masked=masked)
+            await self._send_new(held, new, out, f"corrupted ({how})")
             await self._lab._settle()
 
         await self._lab._on_loop(run())
@@ -482,14 +511,18 @@ class Wire(Endpoint):
             raise WslabError("no connection went through this wire" + (f" with id {conn!r}" if conn else ""))
         link = links[-1] if conn is None else links[0]
         parts = []
-        for arrow, raw in ((f"{link.client}→{link.server}", link.request), (f"{link.server}→{link.client}", link.response)):
+        for arrow, raw in (
+            (f"{link.client}→{link.server}", link.request),
+            (f"{link.server}→{link.client}", link.response),
+        ):
             parts.append(f"--- {arrow} ({'request' if arrow.startswith(link.client) else 'response'})")
             parts.extend(_stable_lines(raw))
         return "\n".join(parts)
 
     def __repr__(self) -> str:
         mode = "holding" if self._holding else "pass-through"
-        return f"<Wire {self.name!r} → {self.server.name!r}, {mode}, {len(self._held)} held, {len(self.links)} links>"
+        held, links = len(self._held), len(self.links)
+        return f"<Wire {self.name!r} → {self.server.name!r}, {mode}, {held} held, {links} links>"
 
     # --- in the loop --------------------------------------------------------------------------
 
@@ -498,7 +531,9 @@ class Wire(Endpoint):
         self.port = int(next(iter(self._listener.sockets)).getsockname()[1])
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.get_running_loop().create_task(self._relay(reader, writer), name=f"wslab-{self.name}-link")
+        task = asyncio.get_running_loop().create_task(
+            self._relay(reader, writer), name=f"wslab-{self.name}-link"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -519,8 +554,6 @@ class Wire(Endpoint):
             for held in [h for h in self._held if h.link is link]:
                 self._held.remove(held)
                 self._record("note", conn=link.conn, detail=f"connection closed: never delivered {held!r}")
-            if link.pair is not None and link.pair.wire is link:
-                link.pair.wire = None
             self._lab._changed()
 
     async def _handshake(self, link: _Link) -> None:
@@ -573,8 +606,8 @@ class Wire(Endpoint):
             data=response_raw,
             size=len(response_raw),
             headers=tuple(response.headers.raw_items()),
-            detail=f"HTTP response {link.server}→{link.client}: {response.status_code} {response.reason_phrase} "
-            f"({len(response.headers)} headers)",
+            detail=f"HTTP response {link.server}→{link.client}: {response.status_code} "
+            f"{response.reason_phrase} ({len(response.headers)} headers)",
         )
         link.client_writer.write(response_raw)
         if response.status_code != 101:
@@ -584,7 +617,9 @@ class Wire(Endpoint):
         await asyncio.gather(self._pump(flow), self._pump(back))
         await link.ended.wait()
 
-    async def _read_http(self, flow: _Flow, parse: Callable[[StreamReader], Generator[None, None, T]]) -> T | None:
+    async def _read_http(
+        self, flow: _Flow, parse: Callable[[StreamReader], Generator[None, None, T]]
+    ) -> T | None:
         """Run a sans-I/O HTTP parser on one direction until it returns; None if the stream was no HTTP."""
         gen = parse(flow.stream)
         try:
@@ -607,7 +642,7 @@ class Wire(Endpoint):
             return None
 
     async def _pump(self, flow: _Flow) -> None:
-        """Read one direction, parse, record, then forward or hold each frame; then pass the end of stream on."""
+        """Read one direction; parse, record, forward or hold each frame; then pass the end of stream on."""
         if flow.raw:  # bytes that came right behind the handshake
             await self._bytes(flow, b"")
         while not flow.link.cut:
@@ -644,7 +679,7 @@ class Wire(Endpoint):
                 "error",
                 conn=flow.link.conn,
                 peer=flow.receiver,
-                error=f"the wire cannot parse {flow.arrow} any more ({error}): forwarding its bytes as they come",
+                error=f"the wire cannot parse {flow.arrow} any more ({error}): it passes the bytes on as is",
             )
             self._forward(flow, rest)
 
@@ -665,6 +700,9 @@ class Wire(Endpoint):
         )
         if frame.opcode is Opcode.CLOSE:
             flow.close_seen = True
+        partner = flow.partner
+        if frame.opcode is Opcode.PONG and partner is not None and partner.pings_let_go:
+            partner.pings_let_go -= 1
         message_end = frame.fin and frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
         flow.last_held = hold
         if hold:
@@ -688,10 +726,8 @@ class Wire(Endpoint):
                 return bytes(frame.data), len(frame.data), None, None
         payload = bytes(frame.data)
         if flow.decoder is not None and opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-            try:
+            with contextlib.suppress(Exception):  # the receiving end will say what is wrong
                 payload = bytes(flow.decoder.decode(frame).data)
-            except Exception:  # noqa: BLE001 - the receiving end will say what is wrong
-                pass
         if opcode is Opcode.TEXT:
             flow.text_message = not frame.fin
         elif opcode is Opcode.BINARY:
@@ -735,6 +771,16 @@ class Wire(Endpoint):
             else:  # pragma: no cover - TCP can always half-close
                 writer.close()
 
+    def _let_go(self, flow: _Flow, frame: Frame) -> None:
+        """A held close or ping goes on: the lab's settle waits for its answer."""
+        partner = flow.partner
+        if partner is None or partner.close_seen or flow.link.cut:
+            return
+        if frame.opcode is Opcode.CLOSE:
+            flow.close_let_go = True
+        elif frame.opcode is Opcode.PING:
+            flow.pings_let_go += 1
+
     def _require_held(self, index: int) -> HeldFrame:
         if not self._held:
             raise WslabError("no frame is held on the wire: call wire.hold() first, then send")
@@ -757,17 +803,24 @@ class Wire(Endpoint):
 
     def _deliver(self, held: HeldFrame, verb: str) -> None:
         self._take(self._held.index(held))
+        self._let_go(held.flow, held.frame)
         if self._forward(held.flow, held.raw):
             self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"{verb} {held!r}")
         else:
             if held.message_end:
                 held.flow.messages_lost += 1
-            self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"not delivered, the connection is closed: {held!r}")
+            self._record(
+                "note",
+                conn=held.conn,
+                peer=held.flow.receiver,
+                detail=f"not delivered, the connection is closed: {held!r}",
+            )
         self._after_take(held.flow)
 
-    async def _send_new(self, held: HeldFrame, new: Frame, raw: bytes, status: str, *, masked: bool | None = None) -> None:
+    async def _send_new(self, held: HeldFrame, new: Frame, raw: bytes, status: str) -> None:
         """Record and forward a frame the wire made in place of a held one."""
         flow = held.flow
+        self._let_go(flow, new)
         info = dataclasses.replace(
             _info(flow.arrow, new, raw),
             rsv1=bool(raw[0] & 0x40),
@@ -775,7 +828,15 @@ class Wire(Endpoint):
         text = new.opcode is Opcode.TEXT or (new.opcode is Opcode.CONT and isinstance(held.data, str))
         data, size, code, reason = _plain_meaning(new, text)
         await self._emit(
-            "frame", conn=held.conn, peer=flow.receiver, data=data, size=size, code=code, reason=reason, frame=info, detail=status
+            "frame",
+            conn=held.conn,
+            peer=flow.receiver,
+            data=data,
+            size=size,
+            code=code,
+            reason=reason,
+            frame=info,
+            detail=status,
         )
         if not self._forward(flow, raw) and held.message_end:
             flow.messages_lost += 1
@@ -842,14 +903,10 @@ def _negotiate(link: _Link, response: Response) -> None:
         if name != "permessage-deflate":
             continue
         values = dict(params)
-
-        def bits(key: str) -> int:
-            value = values.get(key)
-            return int(value) if value else 15
-
         server_nct = "server_no_context_takeover" in values
         client_nct = "client_no_context_takeover" in values
-        server_bits, client_bits = bits("server_max_window_bits"), bits("client_max_window_bits")
+        server_bits = int(values.get("server_max_window_bits") or 15)
+        client_bits = int(values.get("client_max_window_bits") or 15)
         # Decode client→server frames as the server does, server→client frames as the client does.
         link.c2s.decoder = PerMessageDeflate(client_nct, server_nct, client_bits, server_bits)
         assert link.s2c is not None
