@@ -182,7 +182,7 @@ class _Live:
         self._lock = threading.RLock()
         self._feed = _Feed(recorder, self._receive, interval) if live else None
         if self._feed is not None:
-            self._feed.pump()
+            self._feed.throttle.flush()
         else:
             self._render()
 
@@ -219,9 +219,18 @@ def _bundle(view: Any, include: Any, exclude: Any, text: str) -> dict[str, Any]:
 
 
 def _close_all(widget: Any) -> None:
+    """Close a widget, its children, and their layout and style models (widgets too)."""
     for child in getattr(widget, "children", ()):
         _close_all(child)
+    _close_own(widget)
     widget.close()
+
+
+def _close_own(widget: Any) -> None:
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, widgets.Widget):
+            part.close()
 
 
 # --- the event table ------------------------------------------------------------------------------
@@ -394,6 +403,7 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         self._stop()
         for child in list(self.children):
             _close_all(child)
+        _close_own(self)
         super().close()
 
 
@@ -452,6 +462,7 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
     def close(self) -> None:
         """Stop following the recorder and close the widget."""
         self._stop()
+        _close_own(self)
         super().close()
 
 
@@ -590,6 +601,7 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
     def close(self) -> None:
         """Stop following the recorder and close the widget."""
         self._stop()
+        _close_own(self)
         super().close()
 
 
@@ -640,6 +652,7 @@ class LabView(_Live, widgets.VBox):  # type: ignore[misc]
         self.panel.close()
         self.diagram.close()
         self.table.close()
+        _close_own(self)
         super().close()
 
 

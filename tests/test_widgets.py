@@ -1,0 +1,252 @@
+"""Live views: filters, escaping, throttling under a burst, updates from other threads, no leaks.
+
+No kernel is needed: ipywidgets gives widgets a dummy comm outside one.
+"""
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import ipywidgets
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_diagram import XSS, seed_recorder
+
+from wslab.lifecycle import summarize_connections
+from wslab.recorder import LogicalClock, Recorder
+from wslab.widgets import ConnectionPanel, DiagramView, EventTable, LabView, Throttle
+
+WAIT = 3.0  # seconds: the longest any test waits for a timer thread
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+@pytest.fixture
+def views():
+    made = []
+
+    def make(cls, *args, **kwargs):
+        view = cls(*args, **kwargs)
+        made.append(view)
+        return view
+
+    yield make
+    for view in made:
+        view.close()
+
+
+def widget_count() -> int:
+    return len(ipywidgets.widgets.widget._instances)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+def test_the_table_has_a_row_per_event_with_close_meanings(views):
+    table = views(EventTable, seed_recorder())
+    assert [e.seq for e in table.shown] == list(range(1, 15))
+    assert "1000 normal closure, reason &#x27;bye&#x27;; closed by client" in table.html.value
+    assert "'Bonjour serveur!' (text, 16 B)" in repr(table)
+
+
+def test_the_table_filters_by_side_event_and_connection(views):
+    recorder = seed_recorder()
+    recorder.record(side="client", kind="open", endpoint="client2", conn="c2", peer="server")
+    table = views(EventTable, recorder)
+    table.set_filter(side="server")
+    assert {e.side for e in table.shown} == {"server"}
+    table.set_filter(side="all", kind="close")
+    assert [e.seq for e in table.shown] == [13, 14]
+    table.set_filter(kind="all", conn="c2")
+    assert [e.seq for e in table.shown] == [15]
+    assert table.conn.options == (("all", ""), ("c1", "c1"), ("c2", "c2"))
+    table.conn.value = ""  # as a click in the dropdown would
+    assert len(table.shown) == 15
+
+
+def test_the_table_shows_the_newest_rows_and_counts_the_hidden_ones(views):
+    table = views(EventTable, seed_recorder(), rows=5)
+    assert [e.seq for e in table.shown] == [10, 11, 12, 13, 14]
+    assert table.hidden == 9
+    assert "9 older rows hidden" in table.html.value
+    table.set_filter(side="client")
+    assert table.hidden == 7 - 5
+
+
+def test_html_in_a_payload_is_text_in_the_table_and_the_diagram(views):
+    recorder = seed_recorder()
+    recorder.record(
+        side="client", kind="send", endpoint="client", conn="c1", peer="server", data=XSS, size=28
+    )
+    recorder.record(side="client", kind="close", endpoint="client", conn="c1", code=4000, reason=XSS)
+    view = views(LabView, recorder)
+    for html in (view.table.html.value, view.diagram.value, view.panel.value):
+        assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in view.table.html.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in view.diagram.value
+
+
+# --- the panel ------------------------------------------------------------------------------------
+
+
+def test_the_panel_shows_state_counts_bytes_and_close_code(views):
+    panel = views(ConnectionPanel, seed_recorder())
+    (summary,) = panel.connections
+    assert (summary.conn, summary.state.name, summary.messages_in, summary.messages_out) == (
+        "c1",
+        "CLOSED",
+        1,
+        2,
+    )
+    assert "1000 normal closure" in panel.value and "closed" in repr(panel)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=13), max_size=5))
+def test_the_panel_folded_batch_by_batch_equals_one_summary_of_everything(cuts):
+    events = list(seed_recorder().snapshot())
+    events += [replace(e, seq=e.seq + 14, conn="c2") for e in events[:9]]
+    panel = ConnectionPanel(Recorder(), live=False)
+    try:
+        bounds = [0, *sorted(set(cuts)), len(events)]
+        for start, end in itertools.pairwise(bounds):
+            panel._absorb(events[start:end], 0)
+        assert panel.connections == summarize_connections(events)
+    finally:
+        panel.close()
+
+
+# --- live behaviour -----------------------------------------------------------------------------------
+
+
+def record_burst(recorder: Recorder, count: int, seconds: float) -> None:
+    """``count`` events spread over about ``seconds``, from a thread, like a busy server."""
+    pause = seconds / (count / 50)
+    for i in range(count):
+        recorder.record(
+            side="server", kind="send", endpoint="server", conn="c1", peer="client", data=f"m{i}", size=2
+        )
+        if i % 50 == 49:
+            time.sleep(pause)
+
+
+def test_a_burst_of_5000_events_gives_at_most_about_ten_refreshes_a_second(views):
+    recorder = Recorder(clock=LogicalClock())
+    view = views(LabView, recorder)
+    before = view.stats()["refreshes"]
+    started = time.monotonic()
+    burst = threading.Thread(target=record_burst, args=(recorder, 5_000, 1.0))
+    burst.start()
+    burst.join(timeout=10)
+    elapsed = time.monotonic() - started
+    assert wait_for(lambda: view.table.shown and view.table.shown[-1].seq == 5_000)
+    refreshes = view.stats()["refreshes"] - before
+    assert refreshes <= 12 * max(elapsed, 1.0) + 1, (refreshes, elapsed)
+    assert refreshes >= 3  # it did refresh during the burst, not only at the end
+    assert "'m4999'" in repr(view.diagram)
+    assert view.stats()["errors"] == 0
+
+
+def test_views_update_from_another_thread_while_no_cell_runs(views):
+    recorder = seed_recorder()
+    view = views(LabView, recorder)
+    worker = threading.Thread(
+        target=recorder.record,
+        kwargs={
+            "side": "server",
+            "kind": "send",
+            "endpoint": "server",
+            "conn": "c1",
+            "peer": "client",
+            "data": "tick",
+        },
+    )
+    worker.start()
+    worker.join(timeout=5)
+    assert wait_for(lambda: "&#x27;tick&#x27;" in view.table.html.value)
+    assert wait_for(lambda: "&#x27;tick&#x27;" in view.diagram.value)
+
+
+def test_a_real_lab_server_sending_while_idle_reaches_the_views(lab, views):
+    server = lab.serve()
+    lab.connect(server)
+    view = views(LabView, lab)
+    server.broadcast("pushed while idle")
+    assert wait_for(lambda: "pushed while idle" in view.table.html.value)
+    assert wait_for(lambda: view.panel.connections[0].messages_out == 1)
+
+
+def test_the_plain_repr_is_what_the_view_shows_and_has_no_addresses(views):
+    view = views(LabView, seed_recorder())
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(view)
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert " at 0x" not in repr(view) and "127.0.0.1" not in repr(view)
+    assert repr(view) == repr(views(LabView, seed_recorder()))
+
+
+def test_display_catches_up_with_events_not_yet_refreshed(views):
+    recorder = seed_recorder()
+    table = views(EventTable, recorder, interval=60)
+    recorder.record(side="client", kind="open", endpoint="client", conn="c9")
+    assert "c9" in table._repr_mimebundle_()["text/plain"]
+
+
+def test_closing_views_leaves_no_widget_and_stops_following(views):
+    recorder = seed_recorder()
+    before = widget_count()
+    view = LabView(recorder)
+    table = EventTable(recorder)
+    assert widget_count() > before
+    view.close()
+    table.close()
+    assert widget_count() == before
+    recorder.record(side="client", kind="open", endpoint="client", conn="c2")
+    time.sleep(0.2)
+    assert view.stats()["refreshes"] == 1 and table.stats()["refreshes"] == 1
+
+
+# --- the throttle ---------------------------------------------------------------------------------
+
+
+def test_the_throttle_coalesces_many_pokes_and_keeps_calls_apart():
+    calls = []
+    throttle = Throttle(lambda: calls.append(time.monotonic()), interval=0.05)
+    for _ in range(1000):
+        throttle.poke()
+    assert wait_for(lambda: not throttle.pending and len(calls) >= 1)
+    time.sleep(0.12)
+    assert 1 <= len(calls) <= 2  # the first poke, then at most one for all the others
+    assert all(later - earlier >= 0.045 for earlier, later in itertools.pairwise(calls))
+    throttle.close()
+
+
+def test_a_raising_refresh_is_counted_and_the_next_one_still_runs():
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    throttle = Throttle(broken, interval=0.01)
+    throttle.poke()
+    assert wait_for(lambda: throttle.calls == 1)
+    throttle.poke()
+    assert wait_for(lambda: throttle.calls == 2)
+    assert throttle.errors == 2 and isinstance(throttle.last_error, RuntimeError)
+    throttle.close()
+
+
+def test_a_diagram_view_draws_only_its_window(views):
+    recorder = Recorder(clock=LogicalClock())
+    record_burst(recorder, 300, 0.0)
+    view = views(DiagramView, recorder, window=20)
+    assert "280 earlier events not drawn" in repr(view)
+    assert view.svg.count("&#x27;m") == 20
