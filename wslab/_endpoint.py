@@ -31,6 +31,21 @@ class Endpoint:
         """Register a hook for ``kind``: ``@endpoint.on("message")`` or ``endpoint.on("close", f)``."""
         return self.hooks.on(kind, hook)
 
+    record_pings = False
+    """Record ping and pong frames (off by default: keepalive pings would crowd the table)."""
+
+    def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
+        """The connection id and peer name of one of this endpoint's websockets connections."""
+        return None, None
+
+    def _saw_control(self, ws: object, kind: Kind, payload: bytes | None, how: str) -> None:
+        """A ping or pong crossed this endpoint (called by wslab._heartbeat.PingRecorder)."""
+        if not self.record_pings:
+            return
+        conn, peer = self._conn_of(ws)
+        size = 4 if payload is None else len(payload)  # websockets' own pings carry 4 random bytes
+        self._record(kind, conn=conn, peer=peer, data=payload, size=size, detail=how)
+
     def _record(self, kind: Kind, **fields: Any) -> Event:
         return self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
 
@@ -75,7 +90,7 @@ class OnWire(Protocol):
     """What a wire between the two ends of a pair tells the lab (see :mod:`wslab.wire`)."""
 
     def explains(self, pair: Pair) -> bool:
-        """True when every message not yet received sits on the wire, or died there."""
+        """True when nothing is in flight: what has not arrived sits on the wire, or died there."""
 
     def holding(self) -> bool:
         """True when a close frame of this connection waits on the wire."""
@@ -101,14 +116,11 @@ class Pair:
     server_connected: asyncio.Event = field(default_factory=asyncio.Event)
     client_opened: asyncio.Event = field(default_factory=asyncio.Event)
     server_closed: asyncio.Event = field(default_factory=asyncio.Event)
-
     wire: OnWire | None = None  # a wire (wslab.wire) between the two ends, if any
 
     def quiet(self) -> bool:
-        return self.done or (
-            self.busy == 0
-            and (
-                (self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received)
-                or (self.wire is not None and self.wire.explains(self))
-            )
-        )
+        if self.done or self.busy:
+            return self.done
+        if self.wire is not None:  # the wire knows what it holds, dropped or still awaits
+            return self.wire.explains(self)
+        return self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received

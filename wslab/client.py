@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 
 from ._endpoint import Endpoint
+from ._heartbeat import PingRecorder
 from ._redact import redact_url
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
@@ -56,6 +57,7 @@ class Client(Endpoint):
         self.url = url
         self.peer_name = peer
         self.reconnect = reconnect
+        self.record_pings = bool(options.pop("record_pings", False))
         self._options = options
         self.ws: ClientConnection | None = None
         self.conn: str | None = None
@@ -66,6 +68,7 @@ class Client(Endpoint):
         self._reader: asyncio.Task[None] | None = None
         self._retrying: asyncio.Task[None] | None = None
         self._closed_by_user = False
+        self._connection_class = type("ClientConnection", (PingRecorder, ClientConnection), {"owner": self})
         self.close_code: int | None = None
         self.close_reason: str | None = None
 
@@ -119,6 +122,29 @@ class Client(Endpoint):
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Async twin of :meth:`close`."""
         await self._lab._on_loop(self._close(code, reason))
+
+    def ping(self, data: Payload | None = None, timeout: float | None = None) -> float:
+        """Send a ping and wait for its pong; returns the round trip in seconds."""
+        return self._lab._block(self.aping(data), timeout, "ping")
+
+    async def aping(self, data: Payload | None = None) -> float:
+        """Async twin of :meth:`ping`."""
+        return await self._lab._on_loop(self._ping(data))
+
+    async def _ping(self, data: Payload | None) -> float:
+        ws = self._require_open()
+        try:
+            async with asyncio.timeout(self._lab.timeout):
+                latency = await (await ws.ping(data))
+        except TimeoutError:
+            raise WslabTimeout(f"no pong within {self._lab.timeout} s") from None
+        except ConnectionClosed as exc:
+            raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
+        await self._lab._settle()
+        return latency
+
+    def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
+        return self.conn, self.peer_name
 
     def drop(self, timeout: float | None = None) -> None:
         """Fault: cut the TCP connection with no close frame, as a lost network would (1006)."""
@@ -176,7 +202,9 @@ class Client(Endpoint):
             async with asyncio.timeout(lab.timeout):
                 sock = await _open_socket(host, port)
                 lab._expect(conn, sock.getsockname(), self.name, self.peer_name)
-                self.ws = await connect(self.url, sock=sock, proxy=None, **self._options)
+                self.ws = await connect(
+                    self.url, sock=sock, proxy=None, create_connection=self._connection_class, **self._options
+                )
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             if sock is not None and self.ws is None:
                 sock.close()

@@ -56,11 +56,13 @@ def _path_of(url: str) -> str:
 def describe(event: Event, limit: int = 40) -> str:
     """What happened, in a few words, without the seq, time or who (the table has columns for those)."""
     kind = event.kind
-    if kind in ("message", "send", "ping", "pong"):
+    if kind in ("ping", "pong"):
+        # the payload stays in event.data: websockets' own pings carry random bytes, never shown
+        size = format_size(event.size if event.size is not None else 0)
+        return f"{event.detail or kind} ({size})"
+    if kind in ("message", "send"):
         size = format_size(event.size if event.size is not None else 0)
         kind_word = "binary" if event.is_binary else "text"
-        if kind in ("ping", "pong"):
-            kind_word = kind
         return f"{preview(event.data, limit)} ({kind_word}, {size})".replace("'' (", "(")
     if kind in ("close", "closing"):
         words = close_words(event.code, event.reason)

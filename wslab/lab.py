@@ -139,7 +139,9 @@ class Lab:
         """Start a server now; by default it answers every message with ``Serveur a reçu : …``.
 
         ``handler(message, peer)`` replaces the echo (return a reply, or None); ``welcome`` is sent
-        to each new client; other keywords (``max_size``, ``compression``, ``ping_interval``, …)
+        to each new client; ``record_pings=True`` records ping and pong frames; ``validate``,
+        ``rate_limit`` and ``on_invalid`` guard what it receives (see :mod:`wslab.validation`); other keywords
+        (``max_size``, ``compression``, ``ping_interval``, ``ping_timeout``, …)
         go to ``websockets.asyncio.server.serve``. It binds 127.0.0.1 unless ``host`` says otherwise
         (and warns when it does). ``token="…"`` refuses handshakes without ``?token=…`` or an
         ``Authorization: Bearer …`` header (401 missing, 403 wrong); ``origins=[…]`` refuses other

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import time
 import ipaddress
 import warnings
 from collections.abc import Awaitable, Callable
@@ -33,11 +34,13 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ._endpoint import Endpoint
+from ._heartbeat import PingRecorder
 from ._redact import redact_headers, redact_url
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import explain_close_code
+from .validation import Guard
 from .rooms import RoomsMixin
 
 if TYPE_CHECKING:
@@ -48,8 +51,10 @@ __all__ = ["DEFAULT_ECHO", "Handler", "Peer", "Server"]
 DEFAULT_ECHO = "Serveur a reçu : {}"
 """The seed's echo: the server answers every message with this, the message in place of ``{}``."""
 
-Handler: TypeAlias = Callable[["Payload", "Peer"], "Payload | Awaitable[Payload | None] | None"]
-"""``handler(message, peer)``: return a reply (or None for no reply); sync or async."""
+Handler: TypeAlias = Callable[[Any, "Peer"], "Payload | Awaitable[Payload | None] | None"]
+"""``handler(message, peer)``: return a reply (or None for no reply); sync or async.
+
+With a ``validate`` function, the handler gets what it returned (e.g. the parsed JSON)."""
 
 
 _BAD_DATA = (ProtocolError, PayloadTooBig, TooManyFragments, UnicodeDecodeError)
@@ -66,6 +71,9 @@ def session_error(ws: Connection) -> str | None:
     protocol = ws.protocol
     exc = protocol.parser_exc or ws.connection_exc
     sent = protocol.close_sent
+    we_started = protocol.close_rcvd_then_sent is not True
+    if sent is not None and sent.reason == "keepalive ping timeout" and we_started:
+        return "no pong came back in time: the peer looks dead (keepalive ping timeout, sent 1011)"
     if isinstance(exc, _BAD_DATA):
         what = sent.reason if sent is not None and sent.reason else str(exc)
         if sent is None:
@@ -96,7 +104,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Connection(ServerConnection):
+class _Connection(PingRecorder, ServerConnection):
     """A ``ServerConnection`` that reports handshakes failing where no hook of ours would see them.
 
     websockets answers an unparseable or oversized request, and drops a request that never
@@ -112,6 +120,7 @@ class _Connection(ServerConnection):
         except asyncio.CancelledError:  # open_timeout, or the lab shutting down
             if self.owner.serving:
                 await self.owner._handshake_failed(self, timed_out=True)
+            self.transport.abort()  # websockets aborts on a timeout, not on a cancel: never leak it
             raise
         if self.request is None:
             await self.owner._handshake_failed(self, timed_out=False)
@@ -187,6 +196,8 @@ class Server(RoomsMixin, Endpoint):
         self.host = host
         self._requested_port = port
         self.port = 0
+        self.record_pings = bool(options.pop("record_pings", False))
+        self.guard = Guard.from_options(options)
         self._options = options
         self._ws_server: WsServer | None = None
         self._fault: Exception | None = None
@@ -232,6 +243,10 @@ class Server(RoomsMixin, Endpoint):
     async def aclose(self) -> None:
         """Async twin of :meth:`close`."""
         await self._lab._on_loop(self._stop(1001, "server shutting down"))
+
+    def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
+        peer = self._peers.get(ws)  # type: ignore[call-overload]
+        return (peer.id, peer.name) if peer is not None else (None, None)
 
     def kill(self, timeout: float | None = None) -> None:
         """Fault: the server dies. Every TCP connection is cut with no close frame (1006)."""
@@ -443,6 +458,15 @@ class Server(RoomsMixin, Endpoint):
             self._lab._changed()
 
     async def _reply_to(self, peer: Peer, message: Payload) -> Payload | None:
+        value: Any = message
+        if self.guard is not None:
+            verdict = self.guard.check(peer.id, message, time.monotonic())
+            if not verdict.ok:
+                await self._emit("error", conn=peer.id, peer=peer.name, error=verdict.problem)
+                if verdict.close is not None:
+                    await self._close_peer(peer, *verdict.close)
+                return verdict.reply
+            value = verdict.value
         try:
             if self._fault is not None:
                 fault, self._fault = self._fault, None
@@ -451,7 +475,7 @@ class Server(RoomsMixin, Endpoint):
                 if self.echo is None:
                     return None
                 return message if isinstance(message, bytes) else self.echo.format(message)
-            reply = self.handler(message, peer)
+            reply = self.handler(value, peer)
             if inspect.isawaitable(reply):
                 reply = await reply
             return reply
@@ -499,6 +523,8 @@ class Server(RoomsMixin, Endpoint):
     async def _closed(self, peer: Peer) -> None:
         ws = peer.ws
         await ws.wait_closed()
+        if self.guard is not None:
+            self.guard.forget(peer.id)
         peer.state = State.CLOSED
         peer.close_code = ws.close_code
         peer.close_reason = ws.close_reason
@@ -535,10 +561,13 @@ class Server(RoomsMixin, Endpoint):
                 await ws_server.wait_closed()
         except TimeoutError:  # a handler that never returns, a handshake still pending
             stuck = [task for task in ws_server.handler_tasks if not task.done()]
-            self._record(
-                "note", detail=f"{len(stuck)} connection handlers did not finish within {grace} s: cancelled"
-            )
+            what = "1 connection handler" if len(stuck) == 1 else f"{len(stuck)} connection handlers"
+            self._record("note", detail=f"{what} did not finish within {grace} s: cancelled")
             for task in stuck:
                 task.cancel()
-            await asyncio.wait(stuck, timeout=grace)
+            if stuck:
+                await asyncio.wait(stuck, timeout=grace)
+            for peer in self.registry:
+                if not peer.ws.transport.is_closing():
+                    peer.ws.transport.abort()
         await self._lab._settle()
