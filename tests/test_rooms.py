@@ -195,6 +195,15 @@ def test_a_detached_server_is_alone_again(lab):
     assert notes(lab)[-1] == "published 'seul' on bus 'bus'"
 
 
+def test_a_local_bus_refuses_servers_of_another_lab(lab):
+    bus = LocalBus([silent(lab, "a")])
+    with wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name="other") as other:
+        elsewhere = silent(other, "b")
+        with pytest.raises(wslab.WslabError, match="another lab"):
+            bus.attach(elsewhere)
+        assert elsewhere.bus is None
+
+
 @pytest.mark.parametrize("data", ["texte é", b"\x00\xff"])
 def test_a_bus_message_survives_json_for_a_cross_process_backend(data):
     message = BusMessage(origin="a", data=data, room="python", exclude="c1")

@@ -334,6 +334,9 @@ class RoomsMixin:
             return
         if self.bus is not None:
             raise WslabError(f"{me.name} is already on bus {self.bus.name!r}")
+        if isinstance(bus, LocalBus) and any(s._lab is not me._lab for s in bus.servers):
+            # a LocalBus calls its servers directly, so they must all run in one lab's loop
+            raise WslabError(f"bus {bus.name!r} links servers of another lab: a LocalBus stays in one lab")
         self.bus = bus
         self._unsubscribe = bus.subscribe(self._from_bus)
         if isinstance(bus, LocalBus) and me not in bus.servers:
