@@ -12,6 +12,7 @@ from .diagram import Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
 from .errors import ConnectionFailed, LoopError, NotConnected, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
+from .handshake import HandshakeTable, accept_matches, explain_headers, handshake_table
 from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
 from .recorder import LogicalClock, Recorder, WallClock
 
@@ -37,6 +38,7 @@ __all__ = [
     "EventLog",
     "EventTable",
     "FrameInfo",
+    "HandshakeTable",
     "HeldFrame",
     "Kind",
     "Lab",
@@ -54,7 +56,10 @@ __all__ = [
     "Wire",
     "WslabError",
     "WslabTimeout",
+    "accept_matches",
     "explain_close_code",
+    "explain_headers",
+    "handshake_table",
     "sequence_svg",
     "sequence_text",
     "show",
