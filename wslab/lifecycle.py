@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from websockets.frames import CLOSE_CODE_EXPLANATIONS
+from websockets.exceptions import ProtocolError
+from websockets.frames import CLOSE_CODE_EXPLANATIONS, Close
 from websockets.protocol import State
 
 from .events import Event, Kind
 
-__all__ = ["TRANSITIONS", "ConnectionSummary", "State", "explain_close_code", "summarize_connections"]
+__all__ = [
+    "TRANSITIONS",
+    "ConnectionSummary",
+    "State",
+    "check_close",
+    "explain_close_code",
+    "summarize_connections",
+]
 
 TRANSITIONS: dict[Kind, State] = {
     "connecting": State.CONNECTING,
@@ -65,6 +73,30 @@ def explain_close_code(code: int | None) -> str:
     if 4000 <= code < 5000:
         return "private use by applications"
     return "unknown code"
+
+
+NEVER_SENT = frozenset({1005, 1006, 1015})
+"""Codes an endpoint reports but never puts in a close frame (RFC 6455 section 7.4.1)."""
+
+
+def check_close(code: int, reason: str = "") -> None:
+    """Refuse, before anything is sent or recorded, a close frame websockets would refuse to send.
+
+    Without this the ``closing`` event would be recorded, then websockets would raise its own
+    ``ProtocolError`` halfway through the close.
+    """
+    if code in NEVER_SENT:
+        raise ValueError(
+            f"close code {code} is never sent in a close frame: it reports {explain_close_code(code)}"
+        )
+    try:
+        Close(code, reason).check()
+    except ProtocolError:
+        raise ValueError(
+            f"close code {code} cannot be sent: use 1000-1003, 1007-1014, or 3000-4999"
+        ) from None
+    if len(reason.encode("utf-8")) > 123:
+        raise ValueError("a close reason is at most 123 bytes of UTF-8 (a control frame carries 125 bytes)")
 
 
 @dataclass(frozen=True, slots=True)
