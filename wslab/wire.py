@@ -126,6 +126,7 @@ class _Flow:
         self.close_seen = False
         self.messages_held = 0
         self.messages_lost = 0
+        self.close_passed = False  # a close frame went on to the other end
         self.close_let_go = False  # a held close frame was delivered: its answer is awaited
         self.pings_let_go = 0  # held pings delivered: their pongs are awaited
 
@@ -221,8 +222,8 @@ class _Link:
 
     def explains(self, pair: Pair) -> bool:
         """True when nothing is in flight: what has not arrived sits on the wire, or died there."""
-        if self.cut:
-            return False  # both ends are about to see the TCP connection drop: wait for their close
+        if self.cut or (self.c2s.close_passed and self.s2c is not None and self.s2c.close_passed):
+            return False  # the TCP connection ends next: wait for both ends to record their close
         if any(f.awaiting() for f in self.flows()) and not self.ended.is_set():
             return False  # a close or ping the wire let go has had no answer yet
         s2c = self.s2c
@@ -712,8 +713,8 @@ class Wire(Endpoint):
             if message_end:
                 flow.messages_held += 1
             self._lab._changed()
-        else:
-            self._forward(flow, raw)
+        elif self._forward(flow, raw) and frame.opcode is Opcode.CLOSE:
+            flow.close_passed = True
 
     def _meaning(self, flow: _Flow, frame: Frame) -> tuple[Payload | None, int, int | None, str | None]:
         """The payload as the receiving end sees it: unmasked, decompressed, text when it is text."""
@@ -805,6 +806,7 @@ class Wire(Endpoint):
         self._take(self._held.index(held))
         self._let_go(held.flow, held.frame)
         if self._forward(held.flow, held.raw):
+            held.flow.close_passed |= held.frame.opcode is Opcode.CLOSE
             self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"{verb} {held!r}")
         else:
             if held.message_end:
@@ -838,8 +840,11 @@ class Wire(Endpoint):
             frame=info,
             detail=status,
         )
-        if not self._forward(flow, raw) and held.message_end:
-            flow.messages_lost += 1
+        if not self._forward(flow, raw):
+            if held.message_end:
+                flow.messages_lost += 1
+        elif new.opcode is Opcode.CLOSE:
+            flow.close_passed = True
         self._after_take(flow)
 
     def _abandon(self) -> None:
