@@ -48,7 +48,7 @@ VOLATILE_HEADERS: dict[str, str] = {
 HEADER_MEANINGS: dict[str, str] = {
     "host": "which server the client wants (required by HTTP/1.1)",
     "upgrade": "switch this TCP connection to the websocket protocol",
-    "connection": "the Upgrade header is meant for this hop",
+    "connection": "Upgrade concerns this connection only (hop-by-hop)",
     "sec-websocket-key": "a fresh nonce; the server must answer with a value derived from it",
     "sec-websocket-version": "the protocol version: 13 is RFC 6455",
     "sec-websocket-extensions": "extensions offered (request) or accepted (response)",
@@ -84,7 +84,7 @@ class HandshakeTable:
     lines: tuple[HeaderLine, ...]
 
     def __str__(self) -> str:
-        width = max((len(f"{line.name}: {line.value}") for line in self.lines), default=0)
+        width = min(max((len(f"{line.name}: {line.value}") for line in self.lines), default=0), 48)
         rows = [self.title]
         for line in self.lines:
             text = f"{line.name}: {line.value}"
