@@ -14,3 +14,7 @@ def lab() -> Iterator[wslab.Lab]:
         yield lab
     finally:
         lab.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: load and churn tests (deselect with -m 'not slow')")
