@@ -119,7 +119,14 @@ def test_several_clients_get_one_lifeline_each():
     for n, name in enumerate(("client", "client2", "client3"), 1):
         r.record(side="client", kind="open", endpoint=name, conn=f"c{n}", peer="server")
         r.record(side="server", kind="connection", endpoint="server", conn=f"c{n}", peer=name)
-    assert Diagram(r.snapshot()).lifelines == ["client", "client2", "client3", "server"]
+    assert Diagram(r.snapshot()).lifelines == ["client", "server", "client2", "client3"]
+
+
+def test_lifelines_come_in_order_of_appearance_each_peer_next_to_its_first_partner():
+    r = Recorder(clock=LogicalClock())
+    for conn, (client, server) in enumerate((("ana", "hub"), ("watcher", "ticker"), ("bob", "hub")), 1):
+        r.record(side="client", kind="open", endpoint=client, conn=f"c{conn}", peer=server)
+    assert Diagram(r.snapshot()).lifelines == ["ana", "hub", "watcher", "ticker", "bob"]
 
 
 def test_a_failed_connection_is_red_and_never_opened():

@@ -162,32 +162,31 @@ def _close_colour(code: int | None) -> str:
 
 
 def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int) -> _Layout:
-    clients: list[str] = []
-    servers: list[str] = []
+    roles: dict[str, Role] = {}
+    order: list[str] = []  # first appearance, each peer right after the endpoint naming it
     has_wire = False
     conn_client: dict[str, str] = {}
     conn_server: dict[str, str] = {}
 
-    def add(name: str, role: Role) -> None:
-        if name not in clients and name not in servers:
-            (servers if role == "server" else clients).append(name)
-
-    for e in events:
+    for e in events:  # an endpoint's own side wins over what its peers call it
         if e.side == "wire":
             has_wire = has_wire or detail == "frames"
             continue
         role: Role = "server" if e.side == "server" else "client"
-        add(e.endpoint, role)
+        roles.setdefault(e.endpoint, role)
         if e.conn is not None:
             (conn_server if role == "server" else conn_client).setdefault(e.conn, e.endpoint)
-    for e in events:  # peers last, so an endpoint's own side wins
+    for e in events:
         if e.side == "wire":
             continue
-        other: Role = "client" if e.side == "server" else "server"
-        if e.peer is not None:
-            add(e.peer, other)
-        elif e.side != "server" and e.kind == "connecting":
-            add(REMOTE, "server")
+        if e.endpoint not in order:
+            order.append(e.endpoint)
+        peer = e.peer
+        if peer is None and e.side != "server" and e.kind == "connecting":
+            peer = REMOTE
+        if peer is not None and peer not in order:
+            order.append(peer)
+            roles.setdefault(peer, "client" if e.side == "server" else "server")
 
     def peer_of(e: Event) -> str:
         if e.peer is not None:
@@ -303,10 +302,13 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
         else:  # a kind added later still shows up
             row(e, _Badge(who, kind, _GREY))
 
-    lifelines: list[tuple[str, Role]] = [(c, "client") for c in clients]
-    if has_wire:
-        lifelines.append(("wire", "wire"))
-    lifelines.extend((s, "server") for s in servers)
+    lifelines: list[tuple[str, Role]] = [(name, roles[name]) for name in order]
+    if has_wire:  # the classic picture: clients, the wire, servers
+        lifelines = [
+            *(pair for pair in lifelines if pair[1] == "client"),
+            ("wire", "wire"),
+            *(pair for pair in lifelines if pair[1] == "server"),
+        ]
     return _Layout(lifelines, rows, hidden, len(events))
 
 
@@ -363,9 +365,8 @@ _BADGE_H = 26
 
 def _svg(layout: _Layout) -> str:
     names = [n for n, _ in layout.lifelines]
-    col = _column_width(layout, names)
-    xs = {name: _GUTTER + 120 + i * col for i, name in enumerate(names)}
-    width = max(420, _GUTTER + 240 + max(len(names) - 1, 0) * col)
+    xs = _positions(layout, names)
+    width = max(420, (max(xs.values()) if xs else _GUTTER) + 120)
     out: list[str] = []
     y = 12
     if layout.hidden:
@@ -421,17 +422,29 @@ def _svg(layout: _Layout) -> str:
     )
 
 
-def _column_width(layout: _Layout, names: list[str]) -> int:
-    """Wide enough for the longest arrow label over the lifelines it spans, within bounds."""
+def _positions(layout: _Layout, names: list[str]) -> dict[str, int]:
+    """Lifeline x positions: each gap wide enough for the labels of the arrows over it, within bounds."""
     index = {name: i for i, name in enumerate(names)}
-    need = _COL_MIN
+    gaps = [_COL_MIN] * max(len(names) - 1, 0)
+    spans: list[tuple[int, int, int]] = []
     for r in layout.rows:
         for item in r.items:
             if isinstance(item, _Arrow) and item.src in index and item.dst in index:
-                span = abs(index[item.src] - index[item.dst])
-                if span:
-                    need = max(need, int((len(item.text) * _CHAR_W + 24) / span))
-    return min(need, _COL_MAX)
+                lo, hi = sorted((index[item.src], index[item.dst]))
+                if hi > lo:
+                    spans.append((hi - lo, lo, int(len(item.text) * _CHAR_W) + 24))
+    for width, lo, need in sorted(spans):  # one-gap arrows first, then the ones that share gaps
+        need = min(need, _COL_MAX * width)
+        short = need - sum(gaps[lo : lo + width])
+        if short > 0:
+            for i in range(lo, lo + width):
+                gaps[i] = min(_COL_MAX, gaps[i] + -(-short // width))
+    xs, x = {}, _GUTTER + 120
+    for i, name in enumerate(names):
+        xs[name] = x
+        if i < len(gaps):
+            x += gaps[i]
+    return xs
 
 
 def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
@@ -469,7 +482,7 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
         )
     if isinstance(item, _Badge):
         x = xs.get(item.who, 0)
-        label = _fit(item.label, 48 if item.colour == _RED else 32)
+        label = _fit(item.label, 48 if item.colour == _RED else 40)
         w = int(len(label) * _CHAR_W) + 14
         weight = ' font-weight="bold"' if item.colour == _RED else ""
         return (

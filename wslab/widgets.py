@@ -411,7 +411,10 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
 
 
 class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
-    """The lifecycle sequence diagram, redrawn live from the last ``window`` events."""
+    """The lifecycle sequence diagram, redrawn live from the last ``window`` events.
+
+    At most ``height`` pixels tall, scrolled to the newest arrows (scroll up for older ones).
+    """
 
     def __init__(
         self,
@@ -419,10 +422,12 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         *,
         detail: Detail = "messages",
         window: int = DEFAULT_WINDOW,
+        height: int = 480,
         interval: float = 0.1,
         live: bool = True,
     ) -> None:
         recorder = _recorder(source)
+        self.height = height
         self.detail: Detail = detail
         self.time_unit = clock_unit(recorder.clock)
         self._window: deque[Event] = deque(maxlen=window)
@@ -444,7 +449,11 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         self.svg = sequence_svg(
             self._window, detail=self.detail, max_events=None, time_unit=self.time_unit, hidden=hidden
         )
-        self.value = f"<div class='wslab-diagram' style='overflow-x:auto'>{self.svg}</div>"
+        # column-reverse: the box starts scrolled to the bottom, so the newest arrows are in view
+        self.value = (
+            "<div class='wslab-diagram' style='display:flex;flex-direction:column-reverse;"
+            f"overflow:auto;max-height:{self.height}px'><div>{self.svg}</div></div>"
+        )
 
     def __repr__(self) -> str:
         return sequence_text(
