@@ -14,14 +14,16 @@ from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
 from .handshake import HandshakeTable, accept_matches, explain_headers, handshake_table
 from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
+from .reconnect import Reconnect
 from .recorder import LogicalClock, Recorder, WallClock
+from .validation import Invalid, RateLimit, json_message
 
 if TYPE_CHECKING:
     from .client import Client
     from .lab import Lab
     from .server import Peer, Server
-    from .wire import HeldFrame, Wire
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView, show
+    from .wire import HeldFrame, Wire
 
 __all__ = [
     "CLIENT_EVENTS",
@@ -40,6 +42,7 @@ __all__ = [
     "FrameInfo",
     "HandshakeTable",
     "HeldFrame",
+    "Invalid",
     "Kind",
     "Lab",
     "LabView",
@@ -48,6 +51,8 @@ __all__ = [
     "Mermaid",
     "NotConnected",
     "Peer",
+    "RateLimit",
+    "Reconnect",
     "Recorder",
     "Server",
     "Side",
@@ -60,6 +65,7 @@ __all__ = [
     "explain_close_code",
     "explain_headers",
     "handshake_table",
+    "json_message",
     "sequence_svg",
     "sequence_text",
     "show",

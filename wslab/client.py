@@ -24,8 +24,9 @@ from ._redact import redact_url
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
 from .hooks import Hook
+from .lifecycle import check_close
 from .reconnect import Reconnect
-from .server import payload_size, session_error
+from .server import payload_size, release_compression, session_error, unanswered_close
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -90,17 +91,19 @@ class Client(Endpoint):
         """True while the client waits for, or makes, another attempt."""
         return self._retrying is not None and not self._retrying.done()
 
-    def send(self, data: Payload, timeout: float | None = None) -> None:
+    def send(self, data: Payload, timeout: float | None = None, *, text: bool | None = None) -> None:
         """Send one message; returns once the server got it and what it answered has arrived.
 
-        While reconnecting, a client whose policy has ``queue=True`` keeps the message and sends
-        it on reconnect; otherwise the message is refused with ``NotConnected``.
+        ``str`` goes as a text frame, ``bytes`` as a binary one; ``text=True`` sends bytes as a
+        text frame as they are (how to send invalid UTF-8 on purpose). While reconnecting, a client
+        whose policy has ``queue=True`` keeps the message and sends it on reconnect; otherwise the
+        message is refused with ``NotConnected``.
         """
-        self._lab._block(self.asend(data), timeout, "send")
+        self._lab._block(self.asend(data, text=text), timeout, "send")
 
-    async def asend(self, data: Payload) -> None:
+    async def asend(self, data: Payload, *, text: bool | None = None) -> None:
         """Async twin of :meth:`send`."""
-        await self._lab._on_loop(self._send_and_settle(data))
+        await self._lab._on_loop(self._send_and_settle(data, text))
 
     def recv(self, timeout: float | None = None) -> Payload:
         """The oldest message not yet read; waits up to ``timeout`` seconds for one."""
@@ -276,7 +279,9 @@ class Client(Endpoint):
             code=ws.close_code,
             reason=ws.close_reason,
             initiator=initiator,
+            detail=unanswered_close(ws),
         )
+        release_compression(ws)
         if pair is not None:
             pair.done = True
         self._arrived.set()
@@ -324,7 +329,7 @@ class Client(Endpoint):
         self._arrived.set()
         self._lab._changed()
 
-    async def _send_and_settle(self, data: Payload) -> None:
+    async def _send_and_settle(self, data: Payload, text: bool | None = None) -> None:
         if self.reconnecting and self.reconnect is not None and self.reconnect.queue:
             self.outbox.append(data)
             await self._emit(
@@ -336,17 +341,20 @@ class Client(Endpoint):
                 detail=f"queued while reconnecting ({len(self.outbox)} waiting)",
             )
             return
-        await self._send_now(data)
+        await self._send_now(data, text)
         await self._lab._settle()
 
-    async def _send_now(self, data: Payload) -> None:
+    async def _send_now(self, data: Payload, text: bool | None = None) -> None:
         ws = self._require_open()
         pair = self._lab._pairs.get(self.conn or "")
-        await self._emit("send", conn=self.conn, peer=self.peer_name, data=data, size=payload_size(data))
+        as_text = "sent as a text frame" if text and isinstance(data, bytes) else None
+        await self._emit(
+            "send", conn=self.conn, peer=self.peer_name, data=data, size=payload_size(data), detail=as_text
+        )
         if pair is not None:
             pair.c2s_sent += 1
         try:
-            await ws.send(data)
+            await ws.send(data, text=text)
         except ConnectionClosed as exc:
             if pair is not None:
                 pair.c2s_sent -= 1
@@ -379,6 +387,7 @@ class Client(Endpoint):
         await self._lab._settle()
 
     async def _close(self, code: int, reason: str) -> None:
+        check_close(code, reason)  # before anything is recorded: a bad code changes nothing
         self._closed_by_user = True
         retrying = self._retrying
         if retrying is not None and not retrying.done():

@@ -63,11 +63,15 @@ def describe(event: Event, limit: int = 40) -> str:
     if kind in ("message", "send"):
         size = format_size(event.size if event.size is not None else 0)
         kind_word = "binary" if event.is_binary else "text"
+        if event.is_binary and event.detail == "sent as a text frame":
+            kind_word = "raw bytes in a text frame"
         return f"{preview(event.data, limit)} ({kind_word}, {size})".replace("'' (", "(")
     if kind in ("close", "closing"):
         words = close_words(event.code, event.reason)
         if event.initiator:
             words += f"; closed by {event.initiator}"
+        if event.detail:
+            words += f" ({event.detail})"
         return words
     if kind == "error":
         return event.error or "error"

@@ -30,6 +30,7 @@ from websockets.exceptions import (
     TooManyFragments,
     TooManyHeaders,
 )
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
@@ -39,7 +40,7 @@ from ._redact import redact_headers, redact_url
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
-from .lifecycle import explain_close_code
+from .lifecycle import check_close, explain_close_code
 from .validation import Guard
 from .rooms import RoomsMixin
 
@@ -58,6 +59,14 @@ With a ``validate`` function, the handler gets what it returned (e.g. the parsed
 
 
 _BAD_DATA = (ProtocolError, PayloadTooBig, TooManyFragments, UnicodeDecodeError)
+
+
+def unanswered_close(ws: Connection) -> str | None:
+    """``sent 1007`` when this end sent a close frame and none came back (so its code is 1006)."""
+    sent, rcvd = ws.protocol.close_sent, ws.protocol.close_rcvd
+    if sent is None or rcvd is not None:
+        return None
+    return f"sent {sent.code} {explain_close_code(sent.code)}, no close frame came back"
 
 
 def session_error(ws: Connection) -> str | None:
@@ -93,6 +102,21 @@ _TOO_LARGE: dict[type[Exception], tuple[int, str]] = {
     TooManyHeaders: (431, "Request Header Fields Too Large"),
 }
 """The statuses websockets sends by itself, before ``process_request``, for oversized requests."""
+
+
+def release_compression(ws: Connection) -> None:
+    """Let a closed connection's zlib state go (about 40 KiB per end and direction).
+
+    Closed connections stay in the registry so a lesson can look back at them; their
+    permessage-deflate encoder and decoder are never used again, and 10,000 of them would
+    otherwise hold over a gigabyte.
+    """
+    if ws.protocol.state is not State.CLOSED:
+        return
+    for extension in ws.protocol.extensions:
+        if isinstance(extension, PerMessageDeflate):
+            extension.__dict__.pop("encoder", None)
+            extension.__dict__.pop("decoder", None)
 
 
 def _is_loopback(host: str) -> bool:
@@ -160,6 +184,7 @@ class Peer:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake from the server's side."""
+        check_close(code, reason)
         await self.server._close_peer(self, code, reason)
 
     def __repr__(self) -> str:
@@ -541,8 +566,10 @@ class Server(RoomsMixin, Endpoint):
             code=ws.close_code,
             reason=ws.close_reason,
             initiator=initiator,
+            detail=unanswered_close(ws),
         )
         self._leave_all(peer)  # rooms.py: a closed connection leaves its rooms
+        release_compression(ws)
         pair = self._lab._pairs.get(peer.id)
         if pair is not None:
             pair.server_closed.set()
