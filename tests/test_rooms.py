@@ -1,5 +1,6 @@
 """Rooms, presence, targeted broadcast, a pool of servers and the bus that links them."""
 
+import asyncio
 import time
 
 import pytest
@@ -193,6 +194,19 @@ def test_a_detached_server_is_alone_again(lab):
     assert inboxes(ana, ben) == {"ana": ["seul"], "ben": []}
     assert bus.servers == [a]
     assert notes(lab)[-1] == "published 'seul' on bus 'bus'"
+
+
+def test_the_async_twins_work_from_another_event_loop_like_a_notebook_cell(lab):
+    a, b = silent(lab, "a"), silent(lab, "b")
+    LocalBus([a, b])
+    pool = Pool([a, b], "least-connections")
+
+    async def cell():
+        ana, ben = await pool.aconnect(name="ana"), await pool.aconnect(name="ben")
+        sent = await a.abroadcast("depuis une cellule", everywhere=True)
+        return sent, inboxes(ana, ben)
+
+    assert asyncio.run(cell()) == (1, {"ana": ["depuis une cellule"], "ben": ["depuis une cellule"]})
 
 
 def test_a_local_bus_refuses_servers_of_another_lab(lab):
