@@ -57,6 +57,28 @@ live.show()
 """
 
 
+XSS_CELL = """
+from IPython.display import display
+
+hostile = "<img src=x onerror=alert(1)>"
+live_server.send(live_client.conn, hostile)
+display(live.to_mermaid(), live.diagram())
+live.show()
+"""
+
+
+def run_last_cell_below(page: Page, code: str) -> None:
+    """Add a code cell at the end of the notebook and run it."""
+    page.evaluate(
+        "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = nb.widgets.length - 1;"
+        " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
+        " nb.activeCell.model.sharedModel.setSource(code);"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
+        code,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -173,15 +195,14 @@ def main() -> int:
             seen["svg_in_first_view"] = first.locator("svg").count()
             seen["tick_rows_in_first_view"] = first.locator("text=tick 6").count()
             page.screenshot(path=str(shots / "views-shot.png"))
+            seen["static_svg_outputs"] = page.locator(".jp-RenderedSVG").count()
+            mermaid = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown").first
+            mermaid.scroll_into_view_if_needed()
+            time.sleep(1)
+            seen["mermaid_drawn"] = mermaid.locator("svg, img").count()
+            page.screenshot(path=str(shots / "views-mermaid.png"))
             # A last cell that returns at once while its server keeps sending: the kernel is idle.
-            page.evaluate(
-                "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
-                " nb.activeCellIndex = nb.widgets.length - 1;"
-                " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
-                " nb.activeCell.model.sharedModel.setSource(code);"
-                " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
-                "import threading, time\nimport wslab\n" + IDLE_CELL,
-            )
+            run_last_cell_below(page, "import threading, time\nimport wslab\n" + IDLE_CELL)
             wait_idle(page, 30, settle=0.3)
             samples = []
             started = time.monotonic()
@@ -198,6 +219,14 @@ def main() -> int:
                     page.screenshot(path=str(shots / "views-idle.png"))
                 time.sleep(0.5)
             seen["idle_samples"] = samples
+            # Hostile text in every view, and in mermaid: it must show as text, never as an element.
+            run_last_cell_below(page, XSS_CELL)
+            wait_idle(page, 30, settle=1.0)
+            page.locator(".jp-Cell").last.scroll_into_view_if_needed()
+            time.sleep(1)
+            seen["xss_elements"] = page.locator("img[src='x']").count()
+            seen["xss_shown_as_text"] = count_in_last_output(page, "&lt;img src=x onerror=alert(1)&gt;")
+            page.screenshot(path=str(shots / "views-xss.png"))
             browser.close()
     finally:
         lab.terminate()
@@ -217,6 +246,7 @@ def main() -> int:
     seen["idle_samples"] = samples
     counts = [count for _, status, count in seen["idle_samples"] if status == "idle"]  # type: ignore[union-attr]
     ok = bool(counts) and counts[-1] > counts[0] and seen["svg_in_first_view"] == 1
+    ok = ok and seen["xss_elements"] == 0 and int(seen["xss_shown_as_text"]) > 0  # type: ignore[call-overload]
     print("live updates while idle:", "yes" if ok else "NO")
     return 0 if ok else 1
 
