@@ -297,7 +297,11 @@ def test_a_held_pong_makes_the_client_keepalive_time_out_with_1011(lab):
     lab.settle()
     ping, pong, close = frames(lab)[:3]
     assert (ping.frame.opcode, pong.frame.opcode, pong.detail) == ("PING", "PONG", "held")
-    assert (close.frame.direction, close.code, close.reason) == ("client→server", 1011, "keepalive ping timeout")
+    assert (close.frame.direction, close.code, close.reason) == (
+        "client→server",
+        1011,
+        "keepalive ping timeout",
+    )
     assert lab.events.filter(side="server", kind="close")[0].code == 1011
 
 

@@ -330,7 +330,7 @@ class Wire(Endpoint):
         async def run() -> None:
             self._holding = False
             count = len(self._held)
-            held = "nothing held" if not count else f"{count} held frame{'s' if count > 1 else ''} delivered"
+            held = f"{_count(count, 'held frame')} delivered" if count else "nothing held"
             self._record("note", detail=f"release: pass-through again, {held}")
             while self._held:
                 self._deliver(self._held[0], "deliver")
@@ -493,7 +493,7 @@ class Wire(Endpoint):
                     held.flow.held -= 1
                 words = f"cut {link.conn}: both TCP connections closed, no close frame"
                 if lost:
-                    words += f"; {len(lost)} held frames lost: " + "; ".join(repr(h) for h in lost)
+                    words += f"; {_count(len(lost), 'held frame')} lost: " + "; ".join(repr(h) for h in lost)
                 self._record("note", conn=link.conn, detail=words)
                 link.cut = True
                 link.ended.set()
@@ -853,7 +853,7 @@ class Wire(Endpoint):
         if self._held:
             self._record(
                 "note",
-                detail=f"lab closing: {len(self._held)} held frames never delivered: "
+                detail=f"lab closing: {_count(len(self._held), 'held frame')} never delivered: "
                 + "; ".join(repr(h) for h in self._held),
             )
         while self._held:
@@ -889,6 +889,10 @@ class Wire(Endpoint):
         if self._listener is not None:
             await self._listener.wait_closed()
             self._listener = None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _take_raw(flow: _Flow) -> bytes:
