@@ -35,6 +35,16 @@ def test_a_connection_joins_and_leaves_a_room_with_a_note_for_each(lab):
     client.close()
 
 
+def test_a_connection_hook_can_put_every_newcomer_in_a_room(lab):
+    server = silent(lab)
+    server.on("connection", lambda event: server.join(event.conn, "<lobby>"))
+    lab.connect(server)
+    lab.connect(server)
+    assert server.rooms == {"<lobby>": ["c1", "c2"]}
+    html = lab.events.filter(kind="note")._repr_html_()
+    assert "&lt;lobby&gt;" in html and "<lobby>" not in html
+
+
 def test_joining_twice_or_leaving_a_room_not_joined_changes_nothing(lab):
     server = silent(lab)
     lab.connect(server)
