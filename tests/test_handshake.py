@@ -53,6 +53,12 @@ def test_volatile_values_are_described_and_stable_ones_kept():
     assert all(line.meaning for line in lines)
 
 
+def test_connection_close_is_explained_as_closing_not_upgrading():
+    (close,) = explain_headers([("Connection", "close")])
+    (upgrade,) = explain_headers([("Connection", "Upgrade")])
+    assert "closes" in close.meaning and "Upgrade" in upgrade.meaning
+
+
 def test_credentials_are_masked_keeping_the_scheme():
     (line,) = explain_headers([("Authorization", "Bearer s3cret")])
     assert line.value == "Bearer ***"

@@ -121,9 +121,14 @@ def _stable_value(name: str, value: str) -> str:
 def explain_headers(headers: Headers) -> tuple[HeaderLine, ...]:
     """Each header in order, its value made stable (volatile ones described, secrets masked)."""
     return tuple(
-        HeaderLine(name, _stable_value(name, value), HEADER_MEANINGS.get(name.lower(), ""))
-        for name, value in headers
+        HeaderLine(name, _stable_value(name, value), _meaning(name, value)) for name, value in headers
     )
+
+
+def _meaning(name: str, value: str) -> str:
+    if name.lower() == "connection" and value.strip().lower() == "close":
+        return "the server closes the TCP connection after this response"
+    return HEADER_MEANINGS.get(name.lower(), "")
 
 
 def handshake_table(event: Event) -> HandshakeTable:
