@@ -66,6 +66,10 @@ def test_a_closed_connection_leaves_every_room_and_cannot_join_again(lab):
     assert notes(lab)[-2:] == ["c1 left room 'python' (closed)", "c1 left room 'rust' (closed)"]
     with pytest.raises(wslab.NotConnected):
         server.join("c1", "go")
+    other = silent(lab, "other")
+    lab.connect(other)
+    with pytest.raises(wslab.NotConnected, match="on other, not on server"):
+        server.join(other.peer("c3"), "python")
     second.close()
     assert server.rooms == {}
 

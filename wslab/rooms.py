@@ -191,6 +191,8 @@ class RoomsMixin:
         """
         me = self._me()
         peer = me.peer(conn) if isinstance(conn, str) else conn
+        if peer.server is not me:
+            raise NotConnected(f"connection {peer.id} is on {peer.server.name}, not on {me.name}")
         if peer.state is not State.OPEN:
             raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}: it cannot join a room")
         with self._room_lock:
