@@ -186,6 +186,28 @@ def test_a_real_lab_server_sending_while_idle_reaches_the_views(lab, views):
     assert wait_for(lambda: view.panel.connections[0].messages_out == 1)
 
 
+def test_updates_travel_as_widget_state_messages_sent_from_the_timer_thread(views):
+    recorder = seed_recorder()
+    table = views(EventTable, recorder)
+    sent = []
+    table.html.comm.send = lambda data=None, buffers=None, **kw: sent.append(
+        (threading.current_thread().name, data)
+    )
+    recorder.record(side="client", kind="open", endpoint="client", conn="c7")
+    assert wait_for(lambda: any("c7" in str(data) for _, data in sent))
+    thread, data = next((t, d) for t, d in sent if "c7" in str(d))
+    assert thread == "wslab-view-refresh"
+    assert data["method"] == "update" and "value" in data["state"]
+
+
+def test_a_part_of_a_lab_view_refreshes_through_its_owner(views):
+    recorder = seed_recorder()
+    view = views(LabView, recorder, interval=60)
+    recorder.record(side="client", kind="open", endpoint="client", conn="c8")
+    view.table.refresh()
+    assert view.table.shown[-1].conn == "c8"
+
+
 def test_the_plain_repr_is_what_the_view_shows_and_has_no_addresses(views):
     view = views(LabView, seed_recorder())
     bundle = view._repr_mimebundle_()

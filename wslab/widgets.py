@@ -177,6 +177,7 @@ class _Live:
 
     _feed: _Feed | None
     _lock: threading.RLock
+    _owner: _Live | None = None  # the LabView that feeds this part, if any
 
     def _start(self, recorder: Recorder, interval: float, live: bool) -> None:
         self._lock = threading.RLock()
@@ -201,6 +202,8 @@ class _Live:
         """Bring the view up to date now (normally a timer does it within ``interval``)."""
         if self._feed is not None:
             self._feed.throttle.flush()
+        elif self._owner is not None:
+            self._owner.refresh()
 
     def stats(self) -> dict[str, float]:
         """How many refreshes ran and how long they took."""
@@ -634,6 +637,8 @@ class LabView(_Live, widgets.VBox):  # type: ignore[misc]
         self.diagram = DiagramView(recorder, detail=detail, window=window, live=False)
         self.table = EventTable(recorder, rows=rows, live=False)
         self.parts: tuple[_Live, ...] = (self.panel, self.diagram, self.table)
+        for part in self.parts:
+            part._owner = self
         super().__init__(children=[self.panel, self.diagram, self.table])
         self.add_class("wslab-lab-view")
         self._start(recorder, interval, True)
