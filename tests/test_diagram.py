@@ -191,6 +191,7 @@ def wire_recorder() -> Recorder:
     frame = FrameInfo(direction="client→server", opcode="TEXT", fin=True, masked=True, length=2)
     r.record(side="wire", kind="frame", endpoint="wire", conn="c1", data="hi", frame=frame)
     r.record(side="server", kind="message", endpoint="server", conn="c1", peer="client", data="hi", size=2)
+    r.record(side="wire", kind="note", endpoint="wire", conn="c1", detail="hold: frames wait on the wire")
     return r
 
 
@@ -200,6 +201,8 @@ def test_the_wire_lifeline_appears_only_with_frame_detail():
     frames = Diagram(log, detail="frames")
     assert frames.lifelines == ["client", "wire", "server"]
     assert "client -> wire: TEXT fin=1 masked len=2 'hi'" in frames.to_text()
+    assert "note: ✎ hold: frames wait on the wire" in frames.to_text()
+    assert "hold" not in Diagram(log).to_text()  # wire remarks belong to the frame-level picture
 
 
 def test_an_unknown_detail_is_refused():

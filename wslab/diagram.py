@@ -164,13 +164,14 @@ def _close_colour(code: int | None) -> str:
 def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int) -> _Layout:
     roles: dict[str, Role] = {}
     order: list[str] = []  # first appearance, each peer right after the endpoint naming it
-    has_wire = False
+    wires: list[str] = []  # relays, drawn only with detail="frames"
     conn_client: dict[str, str] = {}
     conn_server: dict[str, str] = {}
 
     for e in events:  # an endpoint's own side wins over what its peers call it
         if e.side == "wire":
-            has_wire = has_wire or detail == "frames"
+            if detail == "frames" and e.endpoint not in wires:
+                wires.append(e.endpoint)
             continue
         role: Role = "server" if e.side == "server" else "client"
         roles.setdefault(e.endpoint, role)
@@ -234,9 +235,13 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
                     text += f" {e.code}"
                 colour = KIND_COLOURS.get("frame", "#00838f")
                 if origin is None:
-                    row(e, _Badge("wire", f"▭ {e.frame.direction} {text}", colour))
+                    row(e, _Badge(who, f"▭ {e.frame.direction} {text}", colour))
                 else:
-                    row(e, _Arrow(origin, "wire", text, colour))
+                    row(e, _Arrow(origin, who, text, colour))
+            elif detail == "frames":
+                rows.append(
+                    _Row(format_time(e.time, time_unit), [_Note(f"✎ {e.detail or e.kind}", over=who)])
+                )
             continue
         peer = peer_of(e)
         if kind == "connecting":
@@ -303,10 +308,10 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
             row(e, _Badge(who, kind, _GREY))
 
     lifelines: list[tuple[str, Role]] = [(name, roles[name]) for name in order]
-    if has_wire:  # the classic picture: clients, the wire, servers
+    if wires:  # the classic picture: clients, the wire, servers
         lifelines = [
             *(pair for pair in lifelines if pair[1] == "client"),
-            ("wire", "wire"),
+            *((name, "wire") for name in wires),
             *(pair for pair in lifelines if pair[1] == "server"),
         ]
     return _Layout(lifelines, rows, hidden, len(events))
@@ -365,6 +370,7 @@ _BADGE_H = 26
 
 def _svg(layout: _Layout) -> str:
     names = [n for n, _ in layout.lifelines]
+    roles = dict(layout.lifelines)
     xs = _positions(layout, names)
     width = max(420, (max(xs.values()) if xs else _GUTTER) + 120)
     out: list[str] = []
@@ -403,7 +409,11 @@ def _svg(layout: _Layout) -> str:
     bottom = y + 6
     for name in names:
         x = xs[name]
-        dash = ' stroke-dasharray="2 3"' if name in (REMOTE, "wire") else ' stroke-dasharray="6 4"'
+        dash = (
+            ' stroke-dasharray="2 3"'
+            if roles.get(name) == "wire" or name == REMOTE
+            else ' stroke-dasharray="6 4"'
+        )
         out.append(f'<line x1="{x}" y1="{top + _HEAD_H}" x2="{x}" y2="{bottom}" stroke="#90a4ae"{dash}/>')
     heads(top)
     out.extend(body)
@@ -492,8 +502,8 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
             f"{_x(label)}</text>"
         )
     if item.over is not None and item.over in xs:
-        x0 = xs[item.over] - 95
-        x1 = xs[item.over] + 95
+        x0 = max(_GUTTER + 20, xs[item.over] - 140)
+        x1 = min(width - 10, xs[item.over] + 140)
     else:
         x0 = _GUTTER + 20
         x1 = width - 20
