@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from .events import Event, Payload
 from .lifecycle import explain_close_code
 
-__all__ = ["close_words", "describe", "format_size", "preview"]
+__all__ = ["close_words", "describe", "format_size", "one_line", "preview"]
 
 
 def format_size(size: int) -> str:
@@ -53,8 +53,19 @@ def _path_of(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped: one table row, always."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def describe(event: Event, limit: int = 40) -> str:
     """What happened, in a few words, without the seq, time or who (the table has columns for those)."""
+    return one_line(_describe(event, limit))
+
+
+def _describe(event: Event, limit: int) -> str:
     kind = event.kind
     if kind in ("ping", "pong"):
         # the payload stays in event.data: websockets' own pings carry random bytes, never shown

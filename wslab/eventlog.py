@@ -43,6 +43,16 @@ KIND_ICONS: dict[str, str] = {
 }
 
 
+def _one_line(text: str) -> str:
+    """A cell on one line: a peer's newline (or U+2028, NEL, ESC…) must not forge a table row."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
 def format_time(time: int, unit: str) -> str:
     """A tick as ``t5``; microseconds as milliseconds (``12.345 ms``)."""
     if unit == "tick":
@@ -131,7 +141,8 @@ class EventLog(Sequence[Event]):
     @classmethod
     def from_jsonl(cls, text: str) -> EventLog:
         """Read back what :meth:`to_jsonl` wrote."""
-        return cls([Event.from_dict(json.loads(line)) for line in text.splitlines() if line.strip()])
+        # split on "\n" only: str.splitlines() would also cut at U+0085 or U+2028 inside a payload
+        return cls([Event.from_dict(json.loads(line)) for line in text.split("\n") if line.strip()])
 
     def to_dataframe(self) -> pandas.DataFrame:
         """A pandas DataFrame, one row per event (pandas is imported here, not before)."""
@@ -148,11 +159,11 @@ class EventLog(Sequence[Event]):
             (
                 str(e.seq),
                 format_time(e.time, self.time_unit),
-                e.conn or "",
+                _one_line(e.conn or ""),
                 e.side,
-                e.endpoint,
+                _one_line(e.endpoint),
                 e.kind,
-                describe(e, limit),
+                _one_line(describe(e, limit)),
             )
             for e in self._events
         ]
