@@ -340,7 +340,9 @@ def test_several_clients_share_one_wire_and_keep_their_own_ids(lab):
     wire.hold("client→server")
     two.send("deux")
     one.send("un")
-    assert [h.direction for h in wire.pending] == ["client2→server", "client→server"]
+    assert [h.arrow for h in wire.pending] == ["client2→server", "client→server"]
+    assert [h.direction for h in wire.pending] == ["client→server"] * 2
+    assert [e.peer for e in frames(lab)[-2:]] == ["server"] * 2
     wire.release()
     assert (one.recv(), two.recv()) == ("Serveur a reçu : un", "Serveur a reçu : deux")
     assert [p.name for p in server.registry] == ["client", "client2"]
@@ -385,3 +387,28 @@ def test_closing_the_lab_reports_held_frames_and_leaves_nothing_open():
     assert not wire._tasks and wire._listener is None
     assert all(link.client_writer.transport.is_closing() for link in wire.links)
     assert wait_until(lambda: len(os.listdir("/proc/self/fd")) <= before, 2.0)
+
+
+def test_frame_hooks_see_every_frame_as_it_crosses(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    seen = []
+    wire.on("frame", lambda event: seen.append((event.frame.direction, event.data)))
+    client = lab.connect(wire)
+    client.send("vu")
+    assert seen == [("client→server", "vu"), ("server→client", "Serveur a reçu : vu")]
+
+
+def test_a_refused_handshake_crosses_the_wire_untouched(lab):
+    from wslab import ConnectionFailed
+
+    server = lab.serve(token="s3cret")
+    wire = lab.wire(server)
+    with pytest.raises(ConnectionFailed):
+        lab.connect(wire)
+    response = lab.events.filter(side="wire", kind="note")[-1]
+    assert response.detail.startswith("HTTP response server→client: 401")
+    assert not frames(lab)
+    client = lab.connect(wire, path="/?token=s3cret")
+    client.send("ok")
+    assert client.recv() == "Serveur a reçu : ok"

@@ -8,8 +8,8 @@ mode the original bytes go on unchanged; after ``wire.hold()`` every frame waits
 you decide its fate: deliver, drop, edit, delay, corrupt, or cut the TCP connections.
 
 Frame events carry: ``endpoint`` (the wire's name), ``conn`` (the same id as on both ends),
-``peer`` (the end the frame goes to), ``frame`` (a :class:`~wslab.events.FrameInfo` whose
-``direction`` reads ``client→server`` with the ends' names), ``data`` (the payload as the peer
+``peer`` (the name of the end the frame goes to), ``frame`` (a :class:`~wslab.events.FrameInfo`
+whose ``direction`` is ``client→server`` or ``server→client``), ``data`` (the payload as the peer
 sees it: unmasked, decompressed, text when it is valid UTF-8), ``size`` (that payload's length),
 ``code``/``reason`` for close frames, and ``detail``: ``None`` when passed through, else
 ``held``, ``edited``, ``corrupted (…)`` or ``unparsed``.
@@ -92,10 +92,16 @@ class HeldFrame:
 
     @property
     def direction(self) -> str:
+        """``client→server`` or ``server→client``."""
         return self.info.direction
 
+    @property
+    def arrow(self) -> str:
+        """The direction with the ends' names: ``alice→server``."""
+        return self.flow.arrow
+
     def __repr__(self) -> str:
-        text = f"{self.info.direction} {self.info.describe()}"
+        text = f"{self.flow.arrow} {self.info.describe()}"
         if self.frame.opcode is Opcode.CLOSE:
             text += f" {close_words(self.code, self.reason)}"
         elif self.frame.opcode not in (Opcode.PING, Opcode.PONG) and self.data is not None:
@@ -115,6 +121,7 @@ class _Flow:
         self.stream = StreamReader()
         self.raw = bytearray()  # bytes fed and not yet assigned to a frame (ends with stream.buffer)
         self.parser: Generator[None, None, None] | None = None
+        self._tap = _Tap()  # the current frame's tap: it has the frame once its bytes are all read
         self.parsed: list[tuple[Frame, bytes, str | None]] = []
         self.decoder: PerMessageDeflate | None = None
         self.broken = False
@@ -187,8 +194,6 @@ class _Flow:
             raw = bytes(self.raw[:consumed])
             del self.raw[:consumed]
             self.parsed.append((frame, raw, None))
-
-    _tap: _Tap
 
 
 class _Link:
@@ -687,7 +692,7 @@ class Wire(Endpoint):
     async def _frame(self, flow: _Flow, frame: Frame, raw: bytes, problem: str | None) -> None:
         data, size, code, reason = self._meaning(flow, frame)
         hold = self._should_hold(flow, frame)
-        info = _info(flow.arrow, frame, raw)
+        info = _info(flow.role, frame, raw)
         await self._emit(
             "frame",
             conn=flow.link.conn,
@@ -824,7 +829,7 @@ class Wire(Endpoint):
         flow = held.flow
         self._let_go(flow, new)
         info = dataclasses.replace(
-            _info(flow.arrow, new, raw),
+            _info(flow.role, new, raw),
             rsv1=bool(raw[0] & 0x40),
         )
         text = new.opcode is Opcode.TEXT or (new.opcode is Opcode.CONT and isinstance(held.data, str))
@@ -930,11 +935,11 @@ def _payload_offset(raw: bytes) -> int:
     return offset + (4 if raw[1] & 0x80 else 0)
 
 
-def _info(arrow: str, frame: Frame, raw: bytes) -> FrameInfo:
+def _info(role: str, frame: Frame, raw: bytes) -> FrameInfo:
     masked = bool(raw[1] & 0x80)
     offset = _payload_offset(raw)
     return FrameInfo(
-        direction=arrow,
+        direction=role,
         opcode=frame.opcode.name,
         fin=frame.fin,
         rsv1=frame.rsv1,
