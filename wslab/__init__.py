@@ -21,6 +21,7 @@ from .validation import Invalid, RateLimit, json_message
 if TYPE_CHECKING:
     from .client import Client
     from .lab import Lab
+    from .rooms import Bus, BusMessage, LocalBus, Pool
     from .server import Peer, Server
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView, show
     from .wire import HeldFrame, Wire
@@ -30,6 +31,8 @@ __all__ = [
     "KINDS",
     "SERVER_EVENTS",
     "TRANSITIONS",
+    "Bus",
+    "BusMessage",
     "Client",
     "ConnectionFailed",
     "ConnectionPanel",
@@ -46,11 +49,13 @@ __all__ = [
     "Kind",
     "Lab",
     "LabView",
+    "LocalBus",
     "LogicalClock",
     "LoopError",
     "Mermaid",
     "NotConnected",
     "Peer",
+    "Pool",
     "RateLimit",
     "Reconnect",
     "Recorder",
@@ -77,6 +82,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".server"}
 _LAZY.update(dict.fromkeys(("Wire", "HeldFrame"), ".wire"))
+_LAZY.update(dict.fromkeys(("Bus", "BusMessage", "LocalBus", "Pool"), ".rooms"))
 _LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
 
 
