@@ -222,3 +222,17 @@ def test_a_websockets_client_sending_too_much_is_closed_with_1009(
     assert [e.code for e in closed] == [1006]  # failed by the server: no close frame received
     assert "exceeds limit" in (error[0].error or "") and "answered 1009" in (error[0].error or "")
     assert_echoes(healthy, "after")
+
+
+def test_a_compression_bomb_is_stopped_at_max_size_not_inflated(
+    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+) -> None:
+    bomb = lab.connect(server, name="bomb", compression="deflate", max_size=None)
+    assert bomb.ws is not None and bomb.ws.protocol.extensions, "permessage-deflate was not negotiated"
+    bomb.send(b"\0" * 8_000_000)  # some 8 KB on the wire, 8 MB once inflated
+    assert wait_for(lambda: bomb.close_code is not None)
+    assert bomb.close_code == 1009
+    error = lab.events.filter(side="server", kind="error", conn=bomb.conn)[0]
+    assert f"exceeds limit of {MAX_SIZE} bytes" in (error.error or "")
+    assert not lab.events.filter(side="server", kind="message", conn=bomb.conn)
+    assert_echoes(healthy, "after")
