@@ -126,6 +126,18 @@ def test_the_panel_folded_batch_by_batch_equals_one_summary_of_everything(cuts):
         panel.close()
 
 
+def test_the_panel_forgets_the_oldest_closed_connections_beyond_its_memory(views):
+    recorder = Recorder(clock=LogicalClock())
+    for n in range(1, 31):
+        recorder.record(side="server", kind="connection", endpoint="server", conn=f"c{n}", peer="x")
+        if n <= 25:
+            recorder.record(side="server", kind="close", endpoint="server", conn=f"c{n}", code=1000)
+    panel = views(ConnectionPanel, recorder, memory=10, rows=4)
+    assert len(panel.connections) == 10
+    assert [s.conn for s in panel.connections[-5:]] == ["c26", "c27", "c28", "c29", "c30"]
+    assert "26 older connections hidden" in panel.value
+
+
 # --- live behaviour -----------------------------------------------------------------------------------
 
 

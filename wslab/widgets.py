@@ -13,6 +13,7 @@ long the session has been running. Updates travel as widget state (comm messages
 from __future__ import annotations
 
 import html
+import itertools
 import threading
 import time
 from collections import deque
@@ -26,7 +27,7 @@ from .describe import format_size
 from .diagram import DEFAULT_WINDOW, Detail, sequence_svg, sequence_text
 from .eventlog import EventLog, html_table, matches
 from .events import KINDS, SIDES, Event
-from .lifecycle import ConnectionSummary, explain_close_code, summarize_connections
+from .lifecycle import ConnectionSummary, State, explain_close_code, summarize_connections
 from .recorder import Recorder, clock_unit
 
 __all__ = [
@@ -137,6 +138,7 @@ class _Feed:
         self._lock = threading.RLock()
         self.throttle = Throttle(self.pump, interval)
         self.render_seconds: deque[float] = deque(maxlen=200)
+        self.total_seconds = 0.0
         self._unsubscribe: Callable[[], None] | None = recorder.subscribe(self._poke)
 
     def _poke(self, event: Event) -> None:
@@ -152,10 +154,12 @@ class _Feed:
                 missed = max(0, new[0].seq - self.seq - 1)  # dropped by the ring before we looked
                 self.seq = new[-1].seq
             self._on_events(new, missed)
-            self.render_seconds.append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.render_seconds.append(took)
+            self.total_seconds += took
 
     def stats(self) -> dict[str, float]:
-        """Refreshes so far and the time they took (ms), for checking the throttle."""
+        """Refreshes so far and their time in ms (mean and max over the last 200; total over all)."""
         times = list(self.render_seconds)
         return {
             "refreshes": self.throttle.calls,
@@ -163,6 +167,7 @@ class _Feed:
             "last_ms": times[-1] * 1000 if times else 0.0,
             "mean_ms": sum(times) / len(times) * 1000 if times else 0.0,
             "max_ms": max(times) * 1000 if times else 0.0,
+            "total_ms": self.total_seconds * 1000,
         }
 
     def close(self) -> None:
@@ -515,12 +520,15 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         *,
         side: str | None = "server",
         rows: int = 12,
+        memory: int = 1_000,
         interval: float = 0.1,
         live: bool = True,
     ) -> None:
         recorder = _recorder(source)
         self.side = side
         self.rows = rows
+        self.memory = memory
+        self._forgotten = 0
         self._summaries: dict[tuple[str, str], ConnectionSummary] = {}
         super().__init__(value="")
         self.add_class("wslab-connections")
@@ -528,7 +536,7 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
 
     @property
     def connections(self) -> list[ConnectionSummary]:
-        """Every connection seen, in order of first appearance."""
+        """The connections kept (all but the oldest closed beyond ``memory``), oldest first."""
         return list(self._summaries.values())
 
     def _absorb(self, events: list[Event], missed: int) -> None:
@@ -538,6 +546,12 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         for part in summarize_connections(events, side=self.side):
             key = (part.endpoint, part.conn)
             self._summaries[key] = _merge(self._summaries.get(key), part, key in moved)
+        if len(self._summaries) > self.memory:  # forget the oldest closed ones, counted
+            for key in [k for k, v in self._summaries.items() if v.state is State.CLOSED]:
+                if len(self._summaries) <= self.memory:
+                    break
+                del self._summaries[key]
+                self._forgotten += 1
 
     def _cells(self, s: ConnectionSummary) -> tuple[str, ...]:
         close = ""
@@ -556,8 +570,8 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         )
 
     def _visible(self) -> tuple[list[ConnectionSummary], int]:
-        every = list(self._summaries.values())
-        return every[-self.rows :], max(0, len(every) - self.rows)
+        shown = list(itertools.islice(reversed(self._summaries.values()), self.rows))[::-1]
+        return shown, len(self._summaries) + self._forgotten - len(shown)
 
     def _render(self) -> None:
         esc = html.escape
