@@ -136,6 +136,21 @@ def test_deliver_lets_the_frame_go_and_the_reply_waits_in_turn(lab):
     assert client.recv() == "Serveur a reçu : Bonjour" and wire.pending == []
 
 
+def test_each_action_is_a_note_naming_the_frame_it_acted_on(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire, compression=None)
+    wire.hold("client→server")
+    client.send("un")
+    client.send("deux")
+    wire.drop()
+    wire.deliver()
+    notes = lab.events.filter(side="wire", kind="note")[-3:]
+    assert [n.detail.split()[0] for n in notes] == ["hold:", "drop", "deliver"]
+    assert notes[1].frame == frames(lab)[-3].frame and notes[1].peer == "server"
+    assert notes[2].detail == "deliver client→server TEXT fin=1 masked len=4 'deux'"
+
+
 def test_deliver_n_delivers_the_oldest_frames_in_order(lab):
     server = lab.serve(echo=None)
     wire = lab.wire(server)

@@ -12,7 +12,10 @@ Frame events carry: ``endpoint`` (the wire's name), ``conn`` (the same id as on 
 whose ``direction`` is ``client→server`` or ``server→client``), ``data`` (the payload as the peer
 sees it: unmasked, decompressed, text when it is valid UTF-8), ``size`` (that payload's length),
 ``code``/``reason`` for close frames, and ``detail``: ``None`` when passed through, else
-``held``, ``edited``, ``corrupted (…)`` or ``unparsed``.
+``held``, ``edited``, ``corrupted (…)`` or ``unparsed: …``. The handshake is two ``note`` events
+(``data`` = the raw bytes, ``headers``); every step action is a ``note`` whose ``detail`` starts
+with its verb (``deliver``, ``drop``, ``edit``, ``delay``, ``corrupt``, ``cut``, ``hold``,
+``release``) and whose ``frame`` is the held frame it acted on.
 """
 
 from __future__ import annotations
@@ -372,7 +375,9 @@ class Wire(Endpoint):
             held = self._take(index)
             if held.message_end:
                 held.flow.messages_lost += 1
-            self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"drop {held!r}")
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"drop {held!r}"
+            )
             self._after_take(held.flow)
             await self._lab._settle()
             return held
@@ -409,7 +414,9 @@ class Wire(Endpoint):
             new = Frame(opcode, data, held.frame.fin)
             raw = new.serialize(mask=held.flow.mask)
             self._take(index)
-            self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"edit {held!r}")
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"edit {held!r}"
+            )
             await self._send_new(held, new, raw, "edited")
             await self._lab._settle()
 
@@ -429,7 +436,11 @@ class Wire(Endpoint):
             if seconds < 0:
                 raise ValueError("seconds must be positive")
             self._record(
-                "note", conn=held.conn, peer=held.flow.receiver, detail=f"delay {seconds:g} s {held!r}"
+                "note",
+                conn=held.conn,
+                peer=held.flow.receiver,
+                frame=held.info,
+                detail=f"delay {seconds:g} s {held!r}",
             )
             await asyncio.sleep(seconds)
             if held in self._held:
@@ -471,7 +482,13 @@ class Wire(Endpoint):
             else:
                 raise ValueError(f"how must be 'flip-bit', 'bad-utf8' or 'unmask', not {how!r}")
             self._take(index)
-            self._record("note", conn=held.conn, peer=flow.receiver, detail=f"corrupt ({how}) {held!r}")
+            self._record(
+                "note",
+                conn=held.conn,
+                peer=flow.receiver,
+                frame=held.info,
+                detail=f"corrupt ({how}) {held!r}",
+            )
             await self._send_new(held, new, out, f"corrupted ({how})")
             await self._lab._settle()
 
@@ -559,7 +576,12 @@ class Wire(Endpoint):
                         await w.wait_closed()
             for held in [h for h in self._held if h.link is link]:
                 self._held.remove(held)
-                self._record("note", conn=link.conn, detail=f"connection closed: never delivered {held!r}")
+                self._record(
+                    "note",
+                    conn=link.conn,
+                    frame=held.info,
+                    detail=f"connection closed: never delivered {held!r}",
+                )
             self._lab._changed()
 
     async def _handshake(self, link: _Link) -> None:
@@ -812,7 +834,9 @@ class Wire(Endpoint):
         self._let_go(held.flow, held.frame)
         if self._forward(held.flow, held.raw):
             held.flow.close_passed |= held.frame.opcode is Opcode.CLOSE
-            self._record("note", conn=held.conn, peer=held.flow.receiver, detail=f"{verb} {held!r}")
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"{verb} {held!r}"
+            )
         else:
             if held.message_end:
                 held.flow.messages_lost += 1
@@ -820,6 +844,7 @@ class Wire(Endpoint):
                 "note",
                 conn=held.conn,
                 peer=held.flow.receiver,
+                frame=held.info,
                 detail=f"not delivered, the connection is closed: {held!r}",
             )
         self._after_take(held.flow)
