@@ -266,3 +266,13 @@ def test_the_server_never_listens_on_a_port_it_was_not_told_about(lab: wslab.Lab
     assert server._ws_server is not None
     sockets = list(server._ws_server.sockets)
     assert len(sockets) == 1 and sockets[0].family == socket.AF_INET
+
+
+def test_a_password_in_the_url_is_masked_in_the_connecting_event_and_the_headers(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    lab.connect(f"ws://learner:{SECRET}@127.0.0.1:{server.port}/")
+    connecting = lab.events.filter(kind="connecting")[0]
+    assert connecting.data == f"ws://learner:***@127.0.0.1:{server.port}/"
+    headers = dict(lab.events.filter(kind="upgrade")[0].headers or ())
+    assert headers["Authorization"] == "Basic ***"
+    assert SECRET not in everything_shown(lab.events)
