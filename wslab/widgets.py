@@ -357,7 +357,7 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         side, kind, conn = self._criteria()
         picked: list[Event] = []
         if side is None and kind is None and conn is None:
-            picked = list(self._events)[-self.rows :] if self.rows else []
+            picked = list(itertools.islice(reversed(self._events), self.rows))[::-1]
             hidden = self._seen - len(picked)
         else:
             count = 0
