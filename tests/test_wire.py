@@ -427,3 +427,40 @@ def test_a_refused_handshake_crosses_the_wire_untouched(lab):
     client = lab.connect(wire, path="/?token=s3cret")
     client.send("ok")
     assert client.recv() == "Serveur a reçu : ok"
+
+
+def test_a_fragmented_message_is_one_frame_per_fragment_and_one_message(lab):
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    server = lab.serve()
+    wire = lab.wire(server)
+
+    async def fragmented() -> str:
+        async with connect(wire.url, compression=None) as ws:
+            await ws.send(["Bon", "jour", " !"])
+            return str(await ws.recv())
+
+    assert asyncio.run(fragmented()) == "Serveur a reçu : Bonjour !"
+    parts = frames(lab)[:4]
+    assert [(e.frame.opcode, e.frame.fin, e.data) for e in parts] == [
+        ("TEXT", False, "Bon"),
+        ("CONT", False, "jour"),
+        ("CONT", False, " !"),
+        ("CONT", True, ""),  # websockets learns the message ended after the last fragment
+    ]
+    assert parts[0].conn == lab.events.filter(side="server", kind="message")[0].conn
+
+
+def test_an_edited_compressed_frame_goes_out_uncompressed_and_is_accepted(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold("client→server")
+    client.send("Bonjour")
+    assert wire.pending[0].info.rsv1
+    wire.edit("Salut")
+    edited = frames(lab).filter()[-2]
+    assert (edited.frame.rsv1, edited.frame.length, edited.detail) == (False, 5, "edited")
+    assert client.recv() == "Serveur a reçu : Salut"
