@@ -205,6 +205,14 @@ def test_the_wire_lifeline_appears_only_with_frame_detail():
     assert "hold" not in Diagram(log).to_text()  # wire remarks belong to the frame-level picture
 
 
+def test_a_message_from_an_unnamed_peer_comes_from_a_remote_lifeline():
+    r = Recorder(clock=LogicalClock())
+    r.record(side="client", kind="message", endpoint="client", conn="c1", data="hi", size=2)
+    diagram = Diagram(r.snapshot())
+    assert diagram.lifelines == ["client", "remote"]
+    assert "remote-->>client: 'hi' (2 B)" in diagram.to_mermaid()
+
+
 def test_an_unknown_detail_is_refused():
     with pytest.raises(ValueError, match="detail must be"):
         sequence_svg([], detail="bytes")  # type: ignore[arg-type]

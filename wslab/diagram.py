@@ -307,6 +307,16 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
         else:  # a kind added later still shows up
             row(e, _Badge(who, kind, _GREY))
 
+    for r in rows:  # every name an item points at gets a lifeline (an unnamed peer: "remote")
+        for item in r.items:
+            if isinstance(item, _Arrow):
+                names: tuple[str | None, ...] = (item.src, item.dst)
+            else:
+                names = (item.who if isinstance(item, _Badge) else item.over,)
+            for name in names:
+                if name is not None and name not in order and name not in wires:
+                    order.append(name)
+                    roles.setdefault(name, "server")
     lifelines: list[tuple[str, Role]] = [(name, roles[name]) for name in order]
     if wires:  # the classic picture: clients, the wire, servers
         lifelines = [
