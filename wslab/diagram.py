@@ -572,6 +572,7 @@ def _text(layout: _Layout) -> str:
     lines = [f"sequence diagram: {' | '.join(names) or '(no events yet)'} ({layout.drawn} events)"]
     if layout.hidden:
         lines.append(f"  ({layout.hidden} earlier events not drawn)")
+    width = max([5, *(len(r.time) for r in layout.rows)])
     for r in layout.rows:
         parts = []
         for item in r.items:
@@ -582,7 +583,7 @@ def _text(layout: _Layout) -> str:
                 parts.append(f"[{item.who}] {_printable(item.label)}")
             else:
                 parts.append(f"note: {_printable(item.text)}")
-        lines.append(f"  {r.time:>5}  " + "   ".join(parts))
+        lines.append(f"  {r.time:>{width}}  " + "   ".join(parts))
     return "\n".join(lines)
 
 
