@@ -878,18 +878,19 @@ class Wire(Endpoint):
         self._after_take(flow)
 
     def _abandon(self) -> None:
-        """The lab is closing: report what is still held, deliver close frames, drop the rest."""
+        """The lab is closing: report what is still held and drop it, but let close frames go."""
         self._holding = False
-        if self._held:
+        lost = [h for h in self._held if h.frame.opcode is not Opcode.CLOSE]
+        if lost:
             self._record(
                 "note",
-                detail=f"lab closing: {_count(len(self._held), 'held frame')} never delivered: "
-                + "; ".join(repr(h) for h in self._held),
+                detail=f"lab closing: {_count(len(lost), 'held frame')} never delivered: "
+                + "; ".join(repr(h) for h in lost),
             )
         while self._held:
             held = self._held[0]
-            if held.frame.opcode is Opcode.CLOSE:
-                self._deliver(held, "deliver")
+            if held.frame.opcode is Opcode.CLOSE:  # so that the connection can still close cleanly
+                self._deliver(held, "lab closing: deliver")
             else:
                 self._take(0)
                 if held.message_end:
