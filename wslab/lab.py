@@ -12,7 +12,7 @@ import atexit
 import contextlib
 import threading
 import weakref
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._endpoint import Pair
@@ -29,6 +29,7 @@ from .server import DEFAULT_ECHO, Handler, Server
 from .wire import Wire
 
 if TYPE_CHECKING:
+    from .browser import Browser
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 __all__ = ["Lab"]
@@ -69,6 +70,9 @@ class Lab:
         self.servers: list[Server] = []
         self.clients: list[Client] = []
         self.wires: list[Wire] = []
+        self.browsers: list[Browser] = []  # wslab.browser: the seed's client in the notebook page
+        self._paths: dict[str, tuple[str, str, str]] = {}  # path -> (conn, peer, server), see _claim_path
+        self._cleanups: list[Callable[[], None]] = []  # run by close(): e.g. wslab.node's processes
         self._background: set[asyncio.Future[Any]] = set()
         self._pairs: dict[str, Pair] = {}
         self._expected: dict[tuple[str, int], tuple[str, str]] = {}
@@ -257,6 +261,19 @@ class Lab:
 
         return await self._on_loop(start())
 
+    def browser(self, server: Server, *, name: str | None = None) -> Browser:
+        """The seed's JavaScript client in the notebook page, connected to ``server``: display it.
+
+        Its page events are recorded with ``side="browser"``; see :mod:`wslab.browser`.
+        """
+        from .browser import Browser
+
+        if server not in self.servers:
+            raise WslabError(f"{server.name} is not a server of this lab")
+        browser = Browser(self, server, self._unique(name, "browser", [b.name for b in self.browsers]))
+        self.browsers.append(browser)
+        return browser
+
     def wire(self, server: Server, *, name: str | None = None) -> Wire:
         """Put a wire in front of ``server``: clients that ``connect(wire)`` go through it, frame by frame."""
         return self._block(self.awire(server, name=name), None, "wire")
@@ -381,7 +398,11 @@ class Lab:
         self._expected[(str(local[0]), int(local[1]))] = (conn, client)
         self._pairs[conn] = Pair(conn=conn, client=client, server=server)
 
-    def _claim(self, remote: Any, server: str) -> tuple[str, str]:
+    def _claim_path(self, path: str, conn: str, peer: str, server: str) -> None:
+        """A peer we cannot see the address of (a page, a Node process) will ask ``server`` for ``path``."""
+        self._paths[path] = (conn, peer, server)
+
+    def _claim(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str]:
         """The connection id and peer name for a connection a server just accepted."""
         key = (str(remote[0]), int(remote[1])) if remote else ("", 0)
         found = self._expected.pop(key, None)
@@ -392,6 +413,9 @@ class Lab:
             if pair is not None:  # reached one of our servers by URL: pair them now
                 pair.server = server
                 return found
+        if path is not None and path in self._paths and self._paths[path][2] == server:
+            conn, peer, _ = self._paths.pop(path)  # once: a second visit is someone else
+            return conn, peer
         conn = self._new_conn_id()
         return conn, f"peer-{conn}"
 
@@ -456,6 +480,10 @@ class Lab:
     def _finish(self) -> None:
         self._closed = True
         self._loop.stop()
+        for cleanup in reversed(self._cleanups):
+            with contextlib.suppress(Exception):  # one failing cleanup must not leave the others
+                cleanup()
+        self._cleanups.clear()
         with _LIVE_LOCK:
             if _LIVE.get(self.name) is self:
                 del _LIVE[self.name]

@@ -348,7 +348,7 @@ class Server(RoomsMixin, Endpoint):
             await self._emit("note", detail=words)
 
     async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        conn, name = self._lab._claim(ws.remote_address, self.name)
+        conn, name = self._lab._claim(ws.remote_address, self.name, urlsplit(request.path).path)
         peer = Peer(self, conn, name, ws)
         self._peers[ws] = peer
         self.registry.append(peer)

@@ -1,0 +1,185 @@
+// wslab's browser client: the seed's JavaScript client, run in the notebook's own page.
+// wslab/browser.py puts the seed's code (unchanged but for its URL) where /*SEED*/ stands.
+// Every page event goes to the kernel (model.send) where it is recorded with side "browser".
+// Nothing here writes HTML from data: every text goes through textContent.
+
+// --- the seed's client, verbatim; `url`, `WebSocket` and `console` are the only things given ---
+function runSeed(url, WebSocket, console) {
+/*SEED*/
+    return socket;
+}
+
+// --- where the page can reach the kernel's server (see page_route() in wslab/browser.py) --------
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/;
+
+function pageUrl(route, where) {
+    if (route.kind === "direct") {
+        if (!LOOPBACK.test(where.hostname)) {
+            return { error: `this page comes from ${where.host}, not from the kernel's machine: ` +
+                `it cannot reach the kernel's server on 127.0.0.1 (a remote hub or server). ` +
+                `The browser client needs a local JupyterLab, or a proxy route.` };
+        }
+        return { url: route.url };
+    }
+    if (route.kind === "proxy") { // jupyter-server-proxy: same origin, under the server's base URL
+        let base = "/";
+        const config = document.getElementById("jupyter-config-data");
+        if (config) { base = JSON.parse(config.textContent).baseUrl || "/"; }
+        return { url: where.origin.replace(/^http/, "ws") + base + route.path };
+    }
+    return { error: route.why || "no route from this page to the kernel's server" };
+}
+
+// --- one socket per widget per page, shared by every view of the widget ---------------------------
+const pages = new Map(); // widget key -> page state
+
+function describeArg(value) {
+    if (typeof value === "string") return value;
+    if (typeof Event !== "undefined" && value instanceof Event) return `[${value.constructor.name} ${value.type}]`;
+    if (value instanceof ArrayBuffer) return `[ArrayBuffer ${value.byteLength} bytes]`;
+    if (typeof Blob !== "undefined" && value instanceof Blob) return `[Blob ${value.size} bytes]`;
+    return String(value);
+}
+
+function startPage(model) {
+    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false };
+    const report = (content, buffers) => { try { model.send(content, undefined, buffers); } catch (e) { /* comm gone */ } };
+    const show = (line) => {
+        if (page.lines.length >= 1000) return; // enough for a lesson: the kernel's table keeps the rest
+        page.lines.push(line);
+        for (const view of page.views) view();
+    };
+    const status = (text) => { page.status = text; for (const view of page.views) view(); };
+
+    // The seed writes to console: its lines go to the real console, to this widget and to the kernel.
+    const pageConsole = {
+        log: (...args) => { globalThis.console.log(...args); const line = args.map(describeArg).join(" "); show("console.log  " + line); report({ ev: "console", level: "log", line }); },
+        error: (...args) => { globalThis.console.error(...args); const line = args.map(describeArg).join(" "); show("console.error  " + line); report({ ev: "console", level: "error", line }); },
+    };
+
+    // The page's own WebSocket, reporting each event before the seed's listeners run.
+    class ReportingWebSocket extends WebSocket {
+        constructor(address) {
+            super(address);
+            this.binaryType = "arraybuffer";
+            this.addEventListener("open", () => { status("open"); show("open"); report({ ev: "open" }); });
+            this.addEventListener("message", (event) => {
+                if (typeof event.data === "string") {
+                    show(`message  ${JSON.stringify(event.data)}`);
+                    report({ ev: "message", text: event.data });
+                } else {
+                    show(`message  [binary ${event.data.byteLength} bytes]`);
+                    report({ ev: "message", binary: true }, [event.data]);
+                }
+            });
+            this.addEventListener("close", (event) => {
+                status(`closed ${event.code}${event.reason ? " " + event.reason : ""}`);
+                show(`close  code=${event.code} reason=${JSON.stringify(event.reason)} wasClean=${event.wasClean}`);
+                report({ ev: "close", code: event.code, reason: event.reason, wasClean: event.wasClean, byPage: page.closing });
+            });
+            this.addEventListener("error", () => {
+                const before = this.readyState === WebSocket.CLOSED && page.status === "connecting";
+                show("error  (a browser never says why: read the close event)");
+                report({ ev: "error", beforeOpen: before });
+            });
+        }
+        send(data) {
+            if (typeof data === "string") { show(`send  ${JSON.stringify(data)}`); report({ ev: "send", text: data }); }
+            else { report({ ev: "send", binary: true }, [data]); }
+            super.send(data);
+        }
+        close(code, reason) {
+            if (this.readyState === WebSocket.OPEN) {
+                page.closing = true;
+                show(`close()  code=${code} reason=${JSON.stringify(reason || "")}`);
+                report({ ev: "closing", code: code === undefined ? 1000 : code, reason: reason || "" });
+            }
+            super.close(code, reason);
+        }
+    }
+
+    const target = pageUrl(model.get("route"), window.location);
+    if (target.error) {
+        status("cannot connect");
+        show("error  " + target.error);
+        report({ ev: "unreachable", error: target.error });
+    } else {
+        status("connecting");
+        try {
+            page.socket = runSeed(target.url, ReportingWebSocket, pageConsole);
+        } catch (e) {
+            status("cannot connect");
+            show("error  " + String(e));
+            report({ ev: "unreachable", error: String(e) });
+        }
+    }
+    page.send = (text) => {
+        if (!page.socket || page.socket.readyState !== WebSocket.OPEN) { show("not sent: the socket is not open"); report({ ev: "refused", text }); return; }
+        page.socket.send(text);
+    };
+    page.close = (code, reason) => { if (page.socket) page.socket.close(code, reason); };
+    model.on("msg:custom", (content) => {
+        if (content.do === "send") page.send(String(content.text));
+        else if (content.do === "close") page.close(content.code, content.reason);
+    });
+    return page;
+}
+
+export default {
+    initialize({ model }) {
+        const key = model.get("key");
+        const page = startPage(model);
+        pages.set(key, page);
+        // the widget is closed (or the kernel restarted and the page forgot it): close the socket
+        return () => {
+            pages.delete(key);
+            if (page.socket && page.socket.readyState <= WebSocket.OPEN) {
+                page.closing = true;
+                page.socket.close(1001, "widget closed");
+            }
+        };
+    },
+    render({ model, el }) {
+        const page = pages.get(model.get("key"));
+        const box = document.createElement("div");
+        box.className = "wslab-browser";
+        box.style.cssText = "font-family: var(--jp-code-font-family, monospace); font-size: 12px; border: 1px solid #ccc; padding: 6px; max-width: 720px;";
+        const title = document.createElement("div");
+        title.style.fontWeight = "bold";
+        const controls = document.createElement("div");
+        controls.style.margin = "4px 0";
+        const input = document.createElement("input");
+        input.type = "text";
+        input.value = model.get("draft");
+        input.size = 40;
+        const sendButton = document.createElement("button");
+        sendButton.textContent = "Send";
+        const closeButton = document.createElement("button");
+        closeButton.textContent = "Close";
+        controls.append(input, " ", sendButton, " ", closeButton);
+        const log = document.createElement("ol");
+        log.className = "wslab-browser-log";
+        log.style.cssText = "margin: 4px 0; padding-left: 2em; max-height: 16em; overflow-y: auto;";
+        box.append(title, controls, log);
+        el.appendChild(box);
+        if (!page) {
+            title.textContent = `${model.get("endpoint")} → ${model.get("server")}: this page has no socket for it`;
+            return;
+        }
+        const draw = () => {
+            title.textContent = `${model.get("endpoint")} (this page) → ${model.get("server")}: ${page.status}`;
+            while (log.children.length < page.lines.length) {
+                const item = document.createElement("li");
+                item.textContent = page.lines[log.children.length];
+                log.appendChild(item);
+            }
+            log.scrollTop = log.scrollHeight;
+        };
+        sendButton.addEventListener("click", () => page.send(input.value));
+        input.addEventListener("keydown", (event) => { if (event.key === "Enter") page.send(input.value); });
+        closeButton.addEventListener("click", () => page.close(1000, "closed from the page"));
+        page.views.add(draw);
+        draw();
+        return () => page.views.delete(draw);
+    },
+};
