@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -53,10 +53,12 @@ class Client(Endpoint):
         on: dict[Kind, Hook] | None,
         options: dict[str, Any],
         reconnect: Reconnect | None = None,
+        fallbacks: Sequence[tuple[str, str | None]] = (),
     ) -> None:
         super().__init__(lab, name, on)
         self.url = url
         self.peer_name = peer
+        self.targets: list[tuple[str, str | None]] = [(url, peer), *fallbacks]
         self.reconnect = reconnect
         self.record_pings = bool(options.pop("record_pings", False))
         self._options = options
@@ -301,6 +303,13 @@ class Client(Endpoint):
             await asyncio.sleep(delay)
             if self._closed_by_user:
                 return
+            if len(self.targets) > 1:  # fail over: the next server in turn
+                at = (
+                    self.targets.index((self.url, self.peer_name))
+                    if (self.url, self.peer_name) in self.targets
+                    else -1
+                )
+                self.url, self.peer_name = self.targets[(at + 1) % len(self.targets)]
             try:
                 await self._attempt()
             except ConnectionFailed:

@@ -1,0 +1,138 @@
+"""Scale-out over Redis, with a real redis-server child process (no mocks)."""
+
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import wslab
+from wslab.redis_bus import RedisProcess, redis_available
+
+pytestmark = pytest.mark.skipif(not redis_available(), reason="redis-server or the redis package is missing")
+
+REMOTE = Path(__file__).parent / "helpers" / "remote_server.py"
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisProcess]:
+    with RedisProcess() as process:
+        yield process
+
+
+@pytest.fixture
+def remote(redis: RedisProcess) -> Iterator[int]:
+    """A server named 'far' in another Python process, on the same bus; yields its port."""
+    child = subprocess.Popen(
+        [sys.executable, str(REMOTE), redis.url, "far"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        yield int(child.stdout.readline())
+    finally:
+        child.stdin.close()
+        child.wait(10)
+
+
+def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_redis_starts_on_loopback_and_stops_cleanly():
+    process = RedisProcess()
+    assert process.running and process.url.startswith("redis://127.0.0.1:")
+    process.stop()
+    assert not process.running
+
+
+def test_a_broadcast_reaches_every_client_of_two_processes_exactly_once(lab, redis, remote):
+    near = lab.serve(echo=None, name="near")
+    lab.redis_bus(redis.url, [near])
+    near_clients = [lab.connect(near) for _ in range(2)]
+    far_clients = [lab.connect(f"ws://127.0.0.1:{remote}/") for _ in range(3)]
+    assert near.broadcast("to everyone", everywhere=True) == 2
+    for client in near_clients + far_clients:
+        assert client.recv(timeout=5) == "to everyone"
+    time.sleep(0.2)  # anything extra would have arrived by now
+    assert all(not c.inbox for c in near_clients + far_clients)
+    notes = [e.detail for e in lab.events.filter(who="near", kind="note")]
+    assert "published 'to everyone' on bus 'redis'" in notes
+
+
+def test_rooms_cross_processes_too(lab, redis):
+    a, b = lab.serve(echo=None, name="a"), lab.serve(echo=None, name="b")
+    lab.redis_bus(redis.url, [a], name="bus-a")
+    lab.redis_bus(redis.url, [b], name="bus-b")  # two buses: as if a and b were two processes
+    in_room, outside = lab.connect(b), lab.connect(b)
+    b.join(in_room.conn, "python")
+    a.broadcast("room only", room="python", everywhere=True)
+    assert in_room.recv(timeout=5) == "room only"
+    time.sleep(0.2)
+    assert not outside.inbox
+
+
+def test_presence_spans_processes_and_a_dead_process_drops_out(lab, redis):
+    near = lab.serve(name="near")
+    bus = lab.redis_bus(redis.url, [near])
+    child = subprocess.Popen(
+        [sys.executable, str(REMOTE), redis.url, "doomed", "0.4"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        alice = lab.connect(near)
+        near.peer(alice.conn).meta["user"] = "alice"
+        bob = lab.connect(f"ws://127.0.0.1:{port}/")
+        assert bus.presence()["near"] == {alice.conn: {"user": "alice"}}
+        wait_for(lambda: len(bus.presence().get("doomed", {})) == 1)
+        child.kill()  # the process dies: no cleanup runs, its presence must expire by itself
+        bob.wait_closed()
+        wait_for(lambda: "doomed" not in bus.presence(), timeout=3)
+        assert list(bus.presence()) == ["near"]
+    finally:
+        child.kill()
+        child.wait(10)
+
+
+def test_a_client_fails_over_to_the_other_server(lab, redis):
+    a, b = lab.serve(name="a"), lab.serve(name="b")
+    client = lab.connect([a, b], reconnect=wslab.Reconnect(base=0.05, jitter=0))
+    assert client.peer_name == "a"
+    a.kill()
+    client.wait_open()
+    assert client.peer_name == "b"
+    client.send("hello b")
+    assert client.recv() == "Serveur a reçu : hello b"
+
+
+def test_memory_stays_bounded_under_a_ten_thousand_message_burst(redis, remote):
+    with wslab.Lab(name="burst", capacity=5_000) as lab:
+        near = lab.serve(echo=None, name="near")
+        bus = lab.redis_bus(redis.url, [near])
+        far = lab.connect(f"ws://127.0.0.1:{remote}/")
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+        async def burst() -> None:  # on the lab's loop, as a handler would broadcast
+            for i in range(10_000):
+                await near.abroadcast(f"m{i}", everywhere=True)
+
+        started = time.monotonic()
+        lab._block(burst(), 60, "burst")
+        wait_for(lambda: len(far.inbox) == 10_000, timeout=60)
+        print(f"10,000 cross-process broadcasts delivered in {time.monotonic() - started:.2f} s")
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert bus.published == 10_000
+        assert len(lab.recorder) == 5_000 and lab.recorder.dropped > 0
+        assert (rss_after - rss_before) / 1024 < 200, f"grew {(rss_after - rss_before) / 1024:.0f} MiB"
