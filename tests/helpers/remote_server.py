@@ -1,7 +1,7 @@
 """A wslab server in another process, linked to a Redis bus: the far side of cross-process tests.
 
-Usage: python remote_server.py REDIS_URL NAME [PRESENCE_TTL]. Prints the server's port on one line, then serves
-until its standard input closes.
+Usage: python remote_server.py REDIS_URL NAME [PRESENCE_TTL]. Prints the server's port on one
+line, then serves until its standard input closes.
 """
 
 import sys
