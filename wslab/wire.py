@@ -55,8 +55,8 @@ C2S = "client→server"
 S2C = "server→client"
 _ROLES = {C2S: C2S, S2C: S2C, "client->server": C2S, "server->client": S2C}
 _CHUNK = 65536
-_VARYING = ("host", "sec-websocket-key", "sec-websocket-accept", "date")
-"""Header values that change on every run: hidden by :meth:`Wire.handshake`."""
+_VARYING = ("host", "sec-websocket-key", "sec-websocket-accept", "date", "user-agent", "server")
+"""Header values that vary per run or machine (port, keys, time, versions): ``handshake()`` hides them."""
 
 
 class _Tap(Extension):
