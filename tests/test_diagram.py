@@ -192,6 +192,7 @@ def wire_recorder() -> Recorder:
     r.record(side="wire", kind="frame", endpoint="wire", conn="c1", data="hi", frame=frame)
     r.record(side="server", kind="message", endpoint="server", conn="c1", peer="client", data="hi", size=2)
     r.record(side="wire", kind="note", endpoint="wire", conn="c1", detail="hold: frames wait on the wire")
+    r.record(side="wire", kind="note", endpoint="wire", conn="c1", detail="drop TEXT 'hi'", frame=frame)
     return r
 
 
@@ -202,6 +203,7 @@ def test_the_wire_lifeline_appears_only_with_frame_detail():
     assert frames.lifelines == ["client", "wire", "server"]
     assert "client -> wire: TEXT fin=1 masked len=2 'hi'" in frames.to_text()
     assert "note: ✎ hold: frames wait on the wire" in frames.to_text()
+    assert "note: ✎ drop TEXT 'hi'" in frames.to_text()  # a note about a frame is still a note
     assert "hold" not in Diagram(log).to_text()  # wire remarks belong to the frame-level picture
 
 

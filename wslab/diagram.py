@@ -225,7 +225,7 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
         conn = e.conn or ""
         kind = e.kind
         if e.side == "wire":
-            if detail == "frames" and e.frame is not None:
+            if detail == "frames" and e.kind == "frame" and e.frame is not None:
                 towards_server = e.frame.direction.startswith("client")
                 origin = conn_client.get(conn) if towards_server else conn_server.get(conn)
                 text = e.frame.describe()
