@@ -95,14 +95,19 @@ class HandshakeTable:
         return str(self)
 
     def _repr_html_(self) -> str:
+        cell = "style='text-align:left;padding:2px 8px;vertical-align:top'"
         cells = "".join(
-            f"<tr><td><code>{html.escape(line.name)}</code></td>"
-            f"<td><code>{html.escape(line.value)}</code></td><td>{html.escape(line.meaning)}</td></tr>"
+            f"<tr><td {cell}><code>{html.escape(line.name)}</code></td>"
+            f"<td {cell}><code>{html.escape(line.value)}</code></td>"
+            f"<td {cell}>{html.escape(line.meaning)}</td></tr>"
             for line in self.lines
         )
+        head = "".join(f"<th {cell}>{name}</th>" for name in ("header", "value", "meaning"))
         return (
-            f"<table><caption><code>{html.escape(self.title)}</code></caption>"
-            f"<tr><th>header</th><th>value</th><th>meaning</th></tr>{cells}</table>"
+            "<table class='wslab-handshake' style='border-collapse:collapse'>"
+            f"<caption style='text-align:left;padding:2px 8px'>"
+            f"<code>{html.escape(self.title)}</code></caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
         )
 
 
