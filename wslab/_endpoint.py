@@ -123,4 +123,6 @@ class Pair:
             return self.done
         if self.wire is not None:  # the wire knows what it holds, dropped or still awaits
             return self.wire.explains(self)
+        if self.server is None:  # the other end is not ours (a URL, a Node process): nothing to wait for
+            return True
         return self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received
