@@ -12,7 +12,7 @@ import atexit
 import contextlib
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._endpoint import Pair
@@ -30,6 +30,7 @@ from .wire import Wire
 
 if TYPE_CHECKING:
     from .browser import Browser
+    from .redis_bus import RedisBus
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 __all__ = ["Lab"]
@@ -73,6 +74,7 @@ class Lab:
         self.browsers: list[Browser] = []  # wslab.browser: the seed's client in the notebook page
         self._paths: dict[str, tuple[str, str, str]] = {}  # path -> (conn, peer, server), see _claim_path
         self._cleanups: list[Callable[[], None]] = []  # run by close(): e.g. wslab.node's processes
+        self.buses: list[RedisBus] = []
         self._background: set[asyncio.Future[Any]] = set()
         self._pairs: dict[str, Pair] = {}
         self._expected: dict[tuple[str, int], tuple[str, str]] = {}
@@ -203,7 +205,7 @@ class Lab:
 
     def connect(
         self,
-        target: Server | Wire | str,
+        target: Server | Wire | str | Sequence[Server | Wire | str],
         *,
         path: str = "/",
         name: str | None = None,
@@ -212,6 +214,9 @@ class Lab:
         **options: Any,
     ) -> Client:
         """Connect a new client to ``target`` (a server of this lab, a wire in front of one, or a URL).
+
+        A list of targets gives a client that fails over: it connects to the first, and each
+        reconnection attempt (with ``reconnect=``) tries the next one in turn.
 
         Returns once ``open`` (and the server's ``connection``) are recorded. A refused or rejected
         attempt records ``error`` and ``close`` (1006), then raises ``ConnectionFailed``.
@@ -228,7 +233,7 @@ class Lab:
 
     async def aconnect(
         self,
-        target: Server | Wire | str,
+        target: Server | Wire | str | Sequence[Server | Wire | str],
         *,
         path: str = "/",
         name: str | None = None,
@@ -238,28 +243,45 @@ class Lab:
     ) -> Client:
         """Async twin of :meth:`connect`."""
 
+        def address(one: Server | Wire | str) -> tuple[str, str | None]:
+            if isinstance(one, Server):
+                return one.url.rstrip("/") + "/" + path.lstrip("/"), one.name
+            if isinstance(one, Wire):  # through the wire; the peer is still the server
+                return one.url.rstrip("/") + "/" + path.lstrip("/"), one.server.name
+            return one, None
+
         async def start() -> Client:
-            if isinstance(target, Server):
-                url, peer = target.url.rstrip("/") + "/" + path.lstrip("/"), target.name
-            elif isinstance(target, Wire):  # through the wire; the peer is still the server
-                url, peer = target.url.rstrip("/") + "/" + path.lstrip("/"), target.server.name
+            if isinstance(target, Server | Wire | str):
+                targets = [address(target)]
             else:
-                url, peer = target, None
+                targets = [address(one) for one in target]
+            if not targets:
+                raise ValueError("connect() needs at least one server or URL")
             options.setdefault("open_timeout", self.timeout)
             client = Client(
                 self,
                 self._unique(name, "client", [c.name for c in self.clients]),
-                url,
-                peer=peer,
+                targets[0][0],
+                peer=targets[0][1],
                 on=on,
                 options=options,
                 reconnect=Reconnect() if reconnect is True else (reconnect or None),
+                fallbacks=targets[1:],
             )
             self.clients.append(client)
             await client._open()
             return client
 
         return await self._on_loop(start())
+
+    def redis_bus(self, url: str, servers: Sequence[Server] = (), *, name: str = "redis") -> RedisBus:
+        """Link ``servers`` to a Redis pub/sub bus at ``url``: broadcasts and presence cross processes.
+
+        See :mod:`wslab.redis_bus` (``start_redis()`` runs a local ``redis-server`` for lessons).
+        """
+        from .redis_bus import RedisBus
+
+        return RedisBus(self, url, servers, name=name)
 
     def browser(self, server: Server, *, name: str | None = None) -> Browser:
         """The seed's JavaScript client in the notebook page, connected to ``server``: display it.
@@ -413,7 +435,7 @@ class Lab:
                 return found
             if pair is not None:  # reached one of our servers by URL: pair them now
                 pair.server = server
-                return found
+            return found  # without a pair: a wire relays a client that is not ours, under its id
         if path is not None and path in self._paths and self._paths[path][2] == server:
             conn, peer, _ = self._paths.pop(path)  # once: a second visit is someone else
             return conn, peer
@@ -468,6 +490,9 @@ class Lab:
         task.result()
 
     async def _shutdown(self) -> None:
+        for bus in self.buses:
+            with contextlib.suppress(Exception):  # Redis may be gone already
+                await bus._disconnect()
         for wire in self.wires:
             wire._abandon()  # report what is still held, so nothing is lost silently
         for client in self.clients:
