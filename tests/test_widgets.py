@@ -278,6 +278,16 @@ def test_a_raising_refresh_is_counted_and_the_next_one_still_runs():
     throttle.close()
 
 
+def test_a_wide_live_diagram_starts_at_its_newest_corner(views):
+    recorder = Recorder(clock=LogicalClock())
+    narrow = views(DiagramView, recorder)
+    for n in range(8):
+        recorder.record(side="client", kind="open", endpoint=f"client{n}", conn=f"c{n}", peer=f"server{n}")
+    wide = views(DiagramView, recorder)
+    assert "direction:rtl" not in narrow.value and "column-reverse" in narrow.value
+    assert "direction:rtl" in wide.value
+
+
 def test_a_diagram_view_draws_only_its_window(views):
     recorder = Recorder(clock=LogicalClock())
     record_burst(recorder, 300, 0.0)

@@ -418,6 +418,9 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
 # --- the diagram ------------------------------------------------------------------------------------
 
 
+_WIDE = 900  # px: a drawing wider than this starts scrolled to its right end
+
+
 class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
     """The lifecycle sequence diagram, redrawn live from the last ``window`` events.
 
@@ -457,10 +460,14 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         self.svg = sequence_svg(
             self._window, detail=self.detail, max_events=None, time_unit=self.time_unit, hidden=hidden
         )
-        # column-reverse: the box starts scrolled to the bottom, so the newest arrows are in view
+        # column-reverse: the box starts scrolled to the bottom, so the newest arrows are in view;
+        # a wide drawing also starts scrolled to the right, where the newest lifelines are (rtl)
+        wide = int(self.svg.split('width="', 1)[1].split('"', 1)[0]) > _WIDE if self.svg else False
+        sideways = "direction:rtl;align-items:safe flex-end;" if wide else ""
         self.value = (
             "<div class='wslab-diagram' style='display:flex;flex-direction:column-reverse;"
-            f"overflow:auto;max-height:{self.height}px'><div>{self.svg}</div></div>"
+            f"overflow:auto;max-height:{self.height}px;{sideways}'>"
+            f"<div style='direction:ltr'>{self.svg}</div></div>"
         )
 
     def __repr__(self) -> str:
