@@ -75,6 +75,8 @@ class Lab:
         self._paths: dict[str, tuple[str, str, str]] = {}  # path -> (conn, peer, server), see _claim_path
         self._cleanups: list[Callable[[], None]] = []  # run by close(): e.g. wslab.node's processes
         self.buses: list[RedisBus] = []
+        self.in_flight = 0
+        """Work outside any pair that a step must wait for: broadcasts still crossing a bus."""
         self._background: set[asyncio.Future[Any]] = set()
         self._pairs: dict[str, Pair] = {}
         self._expected: dict[tuple[str, int], tuple[str, str]] = {}
@@ -455,7 +457,7 @@ class Lab:
             del self._pairs[conn]  # a finished pair is quiet for good: stop scanning it on every call
         try:
             async with asyncio.timeout(limit):
-                while not all(p.quiet() for p in self._pairs.values()):
+                while self.in_flight or not all(p.quiet() for p in self._pairs.values()):
                     self._activity.clear()
                     await self._activity.wait()
         except TimeoutError:

@@ -163,6 +163,8 @@ class RedisBus:
     async def publish(self, topic: str, message: BusMessage) -> None:
         """Publish on ``<prefix>:<topic>``; every subscribed process gets it, this one included."""
         self.published += 1
+        # every bus of this lab on the same prefix will hear it: the lab's steps wait for all of them
+        self._lab.in_flight += sum(1 for bus in self._lab.buses if bus.prefix == self.prefix and bus._client)
         await self._client.publish(f"{self.prefix}:{topic}", message.to_json())
 
     def subscribe(self, callback: BusCallback) -> Callable[[], None]:
@@ -229,11 +231,16 @@ class RedisBus:
             except (ValueError, KeyError, TypeError):
                 self.callback_errors += 1
                 continue
-            for callback in list(self._subscribers):
-                try:
-                    await callback(topic, message)
-                except Exception:  # one broken server must not stop the bus
-                    self.callback_errors += 1
+            try:
+                for callback in list(self._subscribers):
+                    try:
+                        await callback(topic, message)
+                    except Exception:  # one broken server must not stop the bus
+                        self.callback_errors += 1
+            finally:
+                if self._lab.in_flight and any(s.name == message.origin for s in self._lab.servers):
+                    self._lab.in_flight -= 1
+                    self._lab._changed()
 
     def _presence_key(self, server: Server) -> str:
         return f"{self.prefix}:presence:{server.name}"
@@ -258,7 +265,9 @@ class RedisBus:
             await asyncio.sleep(self.presence_every)
 
     async def _read_presence(self) -> dict[str, dict[str, dict[str, Any]]]:
-        await self._write_presence()
+        for bus in self._lab.buses:  # this process's own servers are always up to date
+            if bus._client is not None:
+                await bus._write_presence()
         out: dict[str, dict[str, dict[str, Any]]] = {}
         pattern = f"{self.prefix}:presence:*"
         keys = sorted([key async for key in self._client.scan_iter(match=pattern)])
@@ -285,3 +294,4 @@ class RedisBus:
                 await self._pubsub.aclose()
                 await self._client.aclose()
         self._client = self._pubsub = None
+        self._lab.in_flight = 0  # what was still crossing this bus will not be heard now
