@@ -49,3 +49,17 @@ def test_a_handler_closing_with_a_reserved_code_is_a_handler_error_1011(lab):
     errors = lab.events.filter(side="server", kind="error")
     assert "1005" in (errors[0].error or "")
     assert client.close_code == 1011
+
+
+def test_wait_closed_returns_only_once_the_client_recorded_its_close(lab):
+    # the wire keeps the client's answering close frame, so the server's end stays open a while:
+    # the client's socket is closed before its close event can be recorded
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold("client→server")
+    client.send("x")
+    wire.corrupt("unmask")
+    client.wait_closed()
+    assert client.close_code == 1002
+    assert lab.events.filter(side="client", kind="close")[-1].code == 1002

@@ -86,6 +86,8 @@ class Client(Endpoint):
             return State.CLOSED if self.close_code is not None else State.CONNECTING
         if self._reader is not None and self._reader.done():
             return State.CLOSED
+        if self.ws.state is State.CLOSED and self._reader is not None:
+            return State.CLOSING  # the socket is closed, but the close event is not recorded yet
         return self.ws.state
 
     @property
