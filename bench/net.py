@@ -38,6 +38,9 @@ async def _plain_echo(ws: ServerConnection) -> None:
         await ws.send(message)
 
 
+_cpu: list[float] = [0.0]  # process CPU seconds of the last timed region (all threads: loop, views)
+
+
 def _url(server: Any) -> str:
     port = next(iter(server.sockets)).getsockname()[1]
     return f"ws://127.0.0.1:{port}/"
@@ -87,11 +90,13 @@ async def _plain_rtt(url: str, message: str, n: int) -> list[float]:
         for _ in range(20):
             await ws.send(message)
             await ws.recv()
+        c0 = time.process_time()
         for _ in range(n):
             t0 = clock()
             await ws.send(message)
             await ws.recv()
             lat.append(clock() - t0)
+        _cpu[0] = time.process_time() - c0
     return lat
 
 
@@ -110,11 +115,13 @@ async def _a_body(lab: wslab.Lab | None, n: int, size: int, both: bool = True) -
     for _ in range(20):
         await client.asend(message)
         await client.arecv()
+    c0 = time.process_time()
     for _ in range(n):
         t0 = clock()
         await client.asend(message)
         await client.arecv()
         lat.append(clock() - t0)
+    _cpu[0] = time.process_time() - c0
     await client.aclose()
     return lat
 
@@ -134,11 +141,13 @@ def _a_learner(n: int, size: int, views: bool) -> list[float]:
             client.recv()
         lat: list[float] = []
         clock = time.perf_counter_ns
+        c0 = time.process_time()
         for _ in range(n):
             t0 = clock()
             client.send(message)
             client.recv()
             lat.append(clock() - t0)
+        _cpu[0] = time.process_time() - c0
         client.close()
         return lat
     finally:
@@ -151,7 +160,11 @@ def scenario_a(variant: str, n: int) -> dict[str, float]:
         lat = _a_learner(n, 32, views=variant.endswith("+views"))
     else:
         lat = _measure(variant, _a_body, n=n, size=32, both=variant != "wslab-server")
-    return {"p50": percentile(lat, 50) / 1000, "p99": percentile(lat, 99) / 1000}
+    return {
+        "p50": percentile(lat, 50) / 1000,
+        "p99": percentile(lat, 99) / 1000,
+        "cpu µs/round trip": _cpu[0] / n * 1e6,
+    }
 
 
 # --- B: pipelined echo throughput (a plain client against the server under test) -----------------
@@ -167,11 +180,12 @@ async def _pipeline(url: str, message: str, n: int) -> float:
             for _ in range(n):
                 await ws.recv()
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         reader = asyncio.create_task(receive(ws))
         for _ in range(n):
             await ws.send(message)
         await reader
+        _cpu[0] = time.process_time() - c0
         return n / (time.perf_counter() - t0)
 
 
@@ -189,9 +203,14 @@ async def _b_body(lab: wslab.Lab | None, n: int, size: int) -> float:
 
 def scenario_b(variant: str, n_small: int, n_large: int) -> dict[str, float]:
     """Pipelined echo: messages/s for 32 B and 16 KiB."""
+    small = _measure(variant, _b_body, n=n_small, size=32)
+    small_cpu = _cpu[0] / n_small * 1e6
+    large = _measure(variant, _b_body, n=n_large, size=16 * 1024)
     return {
-        "32B msg/s": _measure(variant, _b_body, n=n_small, size=32),
-        "16KiB msg/s": _measure(variant, _b_body, n=n_large, size=16 * 1024),
+        "32B msg/s": small,
+        "16KiB msg/s": large,
+        "32B cpu µs/msg": small_cpu,
+        "16KiB cpu µs/msg": _cpu[0] / n_large * 1e6,
     }
 
 
@@ -243,12 +262,13 @@ async def _c_body(lab: wslab.Lab | None, clients: int, broadcasts: int) -> float
                 if len(peers) == clients:
                     break
                 await asyncio.sleep(0.01)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(broadcasts):
                 for ws in list(peers):
                     await ws.send(message)
             await asyncio.wait_for(done.wait(), 120)
             rate = clients * broadcasts / (time.perf_counter() - t0)
+            _cpu[0] = time.process_time() - c0
             await _close_all(conns)
             return rate
     server = await _wslab_server(lab, echo=None)
@@ -257,11 +277,12 @@ async def _c_body(lab: wslab.Lab | None, clients: int, broadcasts: int) -> float
         if len(server.connections) == clients:
             break
         await asyncio.sleep(0.01)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(broadcasts):
         await server.abroadcast(message)
     await asyncio.wait_for(done.wait(), 120)
     rate = clients * broadcasts / (time.perf_counter() - t0)
+    _cpu[0] = time.process_time() - c0
     await _close_all(conns)
     await server.aclose()
     return rate
@@ -269,7 +290,8 @@ async def _c_body(lab: wslab.Lab | None, clients: int, broadcasts: int) -> float
 
 def scenario_c(variant: str, clients: int, broadcasts: int) -> dict[str, float]:
     """Fan-out: deliveries/s of ``broadcasts`` × 64 B to ``clients`` plain clients."""
-    return {"deliveries/s": _measure(variant, _c_body, clients=clients, broadcasts=broadcasts)}
+    rate = _measure(variant, _c_body, clients=clients, broadcasts=broadcasts)
+    return {"deliveries/s": rate, "cpu µs/delivery": _cpu[0] / (clients * broadcasts) * 1e6}
 
 
 # --- D: churn -------------------------------------------------------------------------------------
@@ -279,13 +301,14 @@ async def _d_body(lab: wslab.Lab | None, n: int, both: bool = True) -> float:
     if lab is None:
         async with serve(_plain_echo, "127.0.0.1", 0) as server:
             url = _url(server)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n):
                 ws = await connect(url)
                 await ws.close()
+            _cpu[0] = time.process_time() - c0
             return n / (time.perf_counter() - t0)
     server = await _wslab_server(lab, echo="{}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         if both:
             client = await lab.aconnect(server)
@@ -294,6 +317,7 @@ async def _d_body(lab: wslab.Lab | None, n: int, both: bool = True) -> float:
             ws = await connect(server.url)
             await ws.close()
     rate = n / (time.perf_counter() - t0)
+    _cpu[0] = time.process_time() - c0
     await server.aclose()
     return rate
 
@@ -302,9 +326,10 @@ def _d_learner(n: int) -> float:
     lab, done = _lab(views=False)
     try:
         server = lab.serve(echo="{}")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             lab.connect(server).close()
+        _cpu[0] = time.process_time() - c0
         return n / (time.perf_counter() - t0)
     finally:
         done()
@@ -313,5 +338,7 @@ def _d_learner(n: int) -> float:
 def scenario_d(variant: str, n: int) -> dict[str, float]:
     """Churn: sequential connect + close cycles/s (``wslab-server``: a plain client churning)."""
     if variant == "learner":
-        return {"cycles/s": _d_learner(n)}
-    return {"cycles/s": _measure(variant, _d_body, n=n, both=variant != "wslab-server")}
+        rate = _d_learner(n)
+    else:
+        rate = _measure(variant, _d_body, n=n, both=variant != "wslab-server")
+    return {"cycles/s": rate, "cpu µs/cycle": _cpu[0] / n * 1e6}
