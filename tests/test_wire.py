@@ -464,3 +464,13 @@ def test_an_edited_compressed_frame_goes_out_uncompressed_and_is_accepted(lab):
     edited = frames(lab).filter()[-2]
     assert (edited.frame.rsv1, edited.frame.length, edited.detail) == (False, 5, "edited")
     assert client.recv() == "Serveur a reçu : Salut"
+
+
+def test_the_wire_masks_credentials_in_the_handshake_it_records(lab):
+    server = lab.serve(token="s3cret")
+    wire = lab.wire(server)
+    lab.connect(wire, path="/?token=s3cret", additional_headers={"Authorization": "Bearer s3cret"})
+    notes = lab.events.filter(side="wire", kind="note")
+    seen = " ".join(f"{e.data!r} {e.headers!r} {e.detail}" for e in notes)
+    assert "GET /?token=***" in seen and "Bearer ***" in seen
+    assert "s3cret" not in seen

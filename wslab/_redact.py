@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["MASK", "SECRET_HEADERS", "SECRET_QUERY", "redact_header", "redact_headers", "redact_url"]
+__all__ = [
+    "MASK",
+    "SECRET_HEADERS",
+    "SECRET_QUERY",
+    "redact_header",
+    "redact_headers",
+    "redact_http",
+    "redact_url",
+]
 
 MASK = "***"
 
@@ -50,3 +58,19 @@ def redact_url(url: str) -> str:
             item = f"{name}={MASK}"
         out.append(item)
     return urlunsplit(parts._replace(query="&".join(out)))
+
+
+def redact_http(raw: bytes) -> bytes:
+    """Raw HTTP head bytes (request or response) with credential headers and query values masked."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    first = lines[0].decode("latin-1").split(" ")
+    if len(first) == 3 and first[2].startswith("HTTP/"):  # a request line: mask the path's secrets
+        first[1] = redact_url(first[1])
+    out = [" ".join(first).encode("latin-1")]
+    for line in lines[1:]:
+        name, colon, value = line.decode("latin-1").partition(":")
+        if colon and name.strip().lower() in SECRET_HEADERS:
+            line = f"{name}: {redact_header(name.strip(), value.strip())}".encode("latin-1")
+        out.append(line)
+    return b"\r\n".join(out) + sep + body

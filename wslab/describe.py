@@ -97,7 +97,7 @@ def _describe(event: Event, limit: int) -> str:
         status = event.detail or (str(event.code) if event.code else "")
         return f"{status} ({count} headers)"
     if kind == "frame" and event.frame is not None:
-        text = event.frame.describe()
+        text = f"{event.frame.direction} {event.frame.describe()}"
         if event.data is not None:
             text += f" {preview(event.data, limit)}"
         if event.code is not None:

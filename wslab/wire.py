@@ -36,6 +36,7 @@ from websockets.http11 import Request, Response
 from websockets.streams import StreamReader
 
 from ._endpoint import Endpoint, Pair
+from ._redact import redact_headers, redact_http, redact_url
 from .describe import close_words, preview
 from .errors import WslabError
 from .events import Event, FrameInfo, Payload
@@ -609,10 +610,10 @@ class Wire(Endpoint):
             "note",
             conn=link.conn,
             peer=link.server,
-            data=request_raw,
+            data=redact_http(request_raw),
             size=len(request_raw),
-            headers=tuple(request.headers.raw_items()),
-            detail=f"HTTP request {link.client}→{link.server}: GET {request.path} HTTP/1.1 "
+            headers=redact_headers(tuple(request.headers.raw_items())),
+            detail=f"HTTP request {link.client}→{link.server}: GET {redact_url(request.path)} HTTP/1.1 "
             f"({len(request.headers)} headers)",
         )
         s_writer.write(request_raw)
@@ -631,9 +632,9 @@ class Wire(Endpoint):
             "note",
             conn=link.conn,
             peer=link.client,
-            data=response_raw,
+            data=redact_http(response_raw),
             size=len(response_raw),
-            headers=tuple(response.headers.raw_items()),
+            headers=redact_headers(tuple(response.headers.raw_items())),
             detail=f"HTTP response {link.server}→{link.client}: {response.status_code} "
             f"{response.reason_phrase} ({len(response.headers)} headers)",
         )
