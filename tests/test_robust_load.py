@@ -105,7 +105,7 @@ def test_ten_thousand_connect_close_cycles_leak_nothing() -> None:
     costs a thread hand-off per call (about 2x slower), so it churns 1,000 below instead."""
     cycles = 10_000
     fds_before, threads_before = open_fds(), lab_threads()
-    capacity = 20_000  # smaller than the ~50,000 events: the ring must drop, and count it
+    capacity = 20_000  # smaller than the 40,000 events: the ring must drop, and count it
     lab = wslab.Lab(clock="logical", timeout=TIMEOUT, settle=SETTLE, capacity=capacity, name="load-churn")
     server = lab.serve()
     gc.collect()
@@ -114,9 +114,8 @@ def test_ten_thousand_connect_close_cycles_leak_nothing() -> None:
     async def churn() -> int:
         most = 0
         for i in range(cycles):
-            async with connect(server.url) as ws:
-                await ws.send(f"c{i}")
-                await ws.recv()
+            async with connect(server.url):
+                pass
             if i % 1000 == 0:
                 most = max(most, open_fds())
         return most
@@ -137,7 +136,7 @@ def test_ten_thousand_connect_close_cycles_leak_nothing() -> None:
     assert not lab.events.filter(kind="error")
     per_connection = (rss_after - rss_before) * 1024 / cycles
     print(
-        f"\n{cycles} websockets connect/send/close cycles: {took:.1f} s ({cycles / took:.0f}/s), "
+        f"\n{cycles} websockets connect/close cycles: {took:.1f} s ({cycles / took:.0f}/s), "
         f"{lab.recorder.total} events, {lab.recorder.dropped} dropped by the ring, "
         f"RSS {rss_before:.0f} → {rss_after:.0f} MiB ({per_connection:.1f} KiB per closed connection "
         f"kept in server.registry), fds {fds_open} → {open_fds()}"
