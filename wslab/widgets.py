@@ -466,6 +466,7 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         sideways = "direction:rtl;align-items:safe flex-end;" if wide else ""
         self.value = (
             "<div class='wslab-diagram' style='display:flex;flex-direction:column-reverse;"
+            "width:0;min-width:100%;box-sizing:border-box;"  # as wide as the view, never wider
             f"overflow:auto;max-height:{self.height}px;{sideways}'>"
             f"<div style='direction:ltr'>{self.svg}</div></div>"
         )
