@@ -22,11 +22,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import WslabError, WslabTimeout
-from .rooms import BusCallback, BusMessage
+from .rooms import BusCallback, BusMessage, Subscribers
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -117,7 +117,7 @@ def _stop_children() -> None:  # pragma: no cover - interpreter exit
         child.stop()
 
 
-class RedisBus:
+class RedisBus(Subscribers):
     """A :class:`~wslab.rooms.Bus` over Redis pub/sub, with presence kept in expiring hashes.
 
     Make it with ``lab.redis_bus(url, servers)`` (or ``RedisBus(lab, url, servers)``): it connects
@@ -167,14 +167,6 @@ class RedisBus:
         self._lab.in_flight += sum(1 for bus in self._lab.buses if bus.prefix == self.prefix and bus._client)
         await self._client.publish(f"{self.prefix}:{topic}", message.to_json())
 
-    def subscribe(self, callback: BusCallback) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
 
     # --- servers and presence ----------------------------------------------------------------
 

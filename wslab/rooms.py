@@ -49,6 +49,7 @@ __all__ = [
     "Pool",
     "RoomsMixin",
     "Strategy",
+    "Subscribers",
 ]
 
 BROADCAST_TOPIC = "wslab.broadcast"
@@ -113,7 +114,23 @@ class Bus(Protocol):
         ...
 
 
-class LocalBus:
+class Subscribers:
+    """The list of callbacks a bus calls for each message, shared by every kind of bus."""
+
+    _subscribers: list[BusCallback]
+
+    def subscribe(self, callback: BusCallback) -> Callable[[], None]:
+        """Call ``callback(topic, message)`` for each message published; returns an unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+
+class LocalBus(Subscribers):
     """A bus for servers of one lab, in one process: ``publish`` awaits each subscriber in turn.
 
     ``LocalBus([a, b])`` links servers ``a`` and ``b``; ``bus.attach(c)`` adds one more. Because
@@ -139,14 +156,6 @@ class LocalBus:
         for callback in list(self._subscribers):
             await callback(topic, message)
 
-    def subscribe(self, callback: BusCallback) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.servers)
