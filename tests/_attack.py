@@ -12,16 +12,19 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 
 from websockets.client import ClientProtocol
 from websockets.frames import Close, Frame, Opcode
-from websockets.http11 import Response
+from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
 __all__ = [
+    "HostileServer",
     "RawClient",
     "bad_frame",
     "handshake",
@@ -184,3 +187,76 @@ def wait_for(predicate: Callable[[], bool], timeout: float = TIMEOUT, step: floa
             return True
         time.sleep(step)
     return predicate()
+
+
+class HostileServer:
+    """A one-connection TCP server in a thread that misbehaves after (or instead of) the handshake.
+
+    ``handshake=True`` answers the opening handshake properly (websockets' sans-I/O
+    ``ServerProtocol`` builds the 101), then sends ``then`` as raw bytes; ``handshake=False``
+    sends ``then`` in place of any HTTP response. ``hang_up`` closes the socket afterwards,
+    otherwise it stays open (silent) until :meth:`close`.
+    """
+
+    def __init__(self, then: bytes = b"", *, handshake: bool = True, hang_up: bool = False) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = int(self.listener.getsockname()[1])
+        self.then, self.handshake, self.hang_up = then, handshake, hang_up
+        self.received = b""
+        self._conn: socket.socket | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="hostile-server", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        self._conn = conn
+        conn.settimeout(TIMEOUT)
+        try:
+            if self.handshake:
+                protocol = ServerProtocol()
+                while not (requests := [e for e in protocol.events_received() if isinstance(e, Request)]):
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    protocol.receive_data(data)
+                protocol.send_response(protocol.accept(requests[0]))
+                for data in protocol.data_to_send():
+                    conn.sendall(data)
+            else:
+                conn.recv(65536)
+            conn.sendall(self.then)
+            if self.hang_up:
+                conn.close()
+                return
+            while not self._done.is_set():  # read (and keep) whatever the client says until closed
+                try:
+                    data = conn.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                self.received += data
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._done.set()
+        if self._conn is not None:
+            self._conn.close()
+        self.listener.close()
+        self._thread.join(TIMEOUT)
+
+    def __enter__(self) -> HostileServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -236,3 +236,19 @@ def test_a_compression_bomb_is_stopped_at_max_size_not_inflated(
     assert f"exceeds limit of {MAX_SIZE} bytes" in (error.error or "")
     assert not lab.events.filter(side="server", kind="message", conn=bomb.conn)
     assert_echoes(healthy, "after")
+
+
+def test_a_client_that_breaks_the_protocol_then_goes_silent_is_cut_off_after_close_timeout(
+    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+) -> None:
+    with RawClient(server.port) as raw:
+        raw.open()
+        started = time.monotonic()
+        raw.send(bad_frame(mask=False))
+        assert raw.close_frame() is not None  # the server's 1002 … and the raw client never answers
+        events = new_events(lab, healthy, 5, timeout=lab.settle_timeout + 2.0)
+        took = time.monotonic() - started
+    closed = only(events, "close")
+    assert closed.code == 1006
+    assert took < lab.settle_timeout + 1.5, f"the failed connection stayed open {took:.1f} s"
+    assert_echoes(healthy, "after")
