@@ -5,11 +5,23 @@ import sys
 
 import wslab
 
-CORE_MODULES = ["wslab.events", "wslab.lifecycle", "wslab.recorder", "wslab.eventlog", "wslab.describe"]
+CORE_MODULES = [
+    "wslab.events",
+    "wslab.lifecycle",
+    "wslab.recorder",
+    "wslab.eventlog",
+    "wslab.describe",
+    "wslab.diagram",
+    "wslab.handshake",
+    "wslab.reconnect",
+    "wslab.validation",
+]
 
 
 def run_python(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     return result.stdout.strip()
 
 
