@@ -11,8 +11,9 @@ and :meth:`Browser.close` ask the page and return at once; the events follow. Wi
 headless run such as nbval) nothing connects, and the widget's plain-text form says so.
 
 Where the page is: :func:`page_route` is the one place that decides how the page reaches the
-kernel's server (today: directly on 127.0.0.1, which works when JupyterLab runs on the same
-machine as the browser; a proxy path through the notebook server is the planned second route).
+kernel's server: directly on 127.0.0.1 when the page is on the kernel's machine, else through the
+notebook server's proxy (``<base_url>proxy/<port>/``, jupyter-server-proxy), which the page also
+falls back to when the direct socket fails.
 """
 
 from __future__ import annotations
@@ -56,46 +57,56 @@ class Route:
     """How the page reaches a server in the kernel.
 
     ``kind`` is ``"direct"`` (``url`` on 127.0.0.1, for a page on the kernel's machine),
-    ``"proxy"`` (``path`` under the notebook server's base URL, through jupyter-server-proxy) or
-    ``"none"`` (``why`` says what is missing). The page checks its own origin as well: a page not
-    served from loopback cannot use a direct route, and says so.
+    ``"proxy"`` (through jupyter-server-proxy: ``proxy`` is the address under the notebook server's
+    base URL, ``<base>proxy/<port>/<path>``) or ``"none"`` (``why`` says what is missing). A direct
+    route also carries its ``proxy``: the page takes it when it is not on loopback, when a hub
+    serves it, or when the direct socket fails. ``base`` is the base URL the kernel knows (from
+    ``JUPYTERHUB_SERVICE_PREFIX``); the page prefers its own (``#jupyter-config-data``).
     """
 
     kind: Literal["direct", "proxy", "none"]
     url: str = ""
     path: str = ""
     why: str = ""
+    proxy: str = ""
+    base: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "url": self.url, "path": self.path, "why": self.why}
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "path": self.path,
+            "why": self.why,
+            "proxy": self.proxy,
+            "base": self.base,
+        }
 
     def words(self) -> str:
         """The route without its port, for text a lesson shows."""
         if self.kind == "direct":
             return f"direct: the page opens ws://127.0.0.1:<port>{self.path}"
         if self.kind == "proxy":
-            return f"proxy: the page opens <notebook server>/proxy/<port>{self.path}"
+            return f"proxy: the page opens <notebook server>{self.base or '/'}proxy/<port>{self.path}"
         return f"none: {self.why}"
 
 
 def page_route(server: Server, path: str, env: Mapping[str, str] | None = None) -> Route:
     """The route from the notebook page to ``server``, for a connection on ``path``.
 
-    The one place that decides it. Under JupyterHub (``JUPYTERHUB_SERVICE_PREFIX`` is set) the page
-    comes from the hub's host, not the kernel's machine, so loopback is out of reach.
+    The one place in Python that decides it (the page may still switch a direct route to its proxy,
+    see ``pageTargets`` in wslab/js/browser.js). Under JupyterHub (``JUPYTERHUB_SERVICE_PREFIX`` is
+    set) the page comes from the hub's host, not the kernel's machine: loopback is out of reach, so
+    the route goes through the notebook server's proxy. The address is derived, never typed.
     """
     env = os.environ if env is None else env
-    if env.get("JUPYTERHUB_SERVICE_PREFIX"):
-        return Route(
-            "none",
-            path=path,
-            why=(
-                "this kernel runs under JupyterHub: the page is served by the hub and cannot reach "
-                "the kernel's 127.0.0.1. A proxy route (jupyter-server-proxy) is needed"
-            ),
-        )
+    if not path.startswith("/"):
+        raise ValueError(f"a page path starts with '/': {path!r}")
+    proxy = f"proxy/{server.port}{path}"
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "").strip("/")
+    if prefix:
+        return Route("proxy", path=path, proxy=proxy, base=f"/{prefix}/")
     host = server.host if ":" not in server.host else f"[{server.host}]"
-    return Route("direct", url=f"ws://{host}:{server.port}{path}", path=path)
+    return Route("direct", url=f"ws://{host}:{server.port}{path}", path=path, proxy=proxy)
 
 
 def _widget_class() -> type[Any]:

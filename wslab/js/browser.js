@@ -12,23 +12,103 @@ function runSeed(url, WebSocket, console) {
 // --- where the page can reach the kernel's server (see page_route() in wslab/browser.py) --------
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/;
 
-function pageUrl(route, where) {
-    if (route.kind === "direct") {
-        if (!LOOPBACK.test(where.hostname)) {
-            return { error: `this page comes from ${where.host}, not from the kernel's machine: ` +
-                `it cannot reach the kernel's server on 127.0.0.1 (a remote hub or server). ` +
-                `The browser client needs a local JupyterLab, or a proxy route.` };
-        }
-        return { url: route.url };
-    }
-    if (route.kind === "proxy") { // jupyter-server-proxy: same origin, under the server's base URL
-        let base = "/";
-        const config = document.getElementById("jupyter-config-data");
-        if (config) { base = JSON.parse(config.textContent).baseUrl || "/"; }
-        return { url: where.origin.replace(/^http/, "ws") + base + route.path };
-    }
-    return { error: route.why || "no route from this page to the kernel's server" };
+// The notebook server's settings in the page (JupyterLab's PageConfig): baseUrl, and hub* keys
+// when a JupyterHub serves it.
+function pageConfig(doc) {
+    const node = doc && doc.getElementById ? doc.getElementById("jupyter-config-data") : null;
+    if (!node) return {};
+    try { return JSON.parse(node.textContent) || {}; } catch (e) { return {}; }
 }
+
+// The addresses to try, in order: { targets: [{ via, url, probe }] } or { error }. The page knows
+// its own origin: served from elsewhere than loopback, or by a hub, it is not on the kernel's
+// machine and goes through the notebook server's proxy (jupyter-server-proxy, same origin, so the
+// page's own cookies authenticate it); otherwise it goes direct, with the proxy as a fallback.
+function pageTargets(route, where, config) {
+    if (route.kind !== "direct" && route.kind !== "proxy") {
+        return { error: route.why || "no route from this page to the kernel's server" };
+    }
+    let base = String(config.baseUrl || route.base || "/");
+    if (!base.startsWith("/")) base = "/" + base;
+    if (!base.endsWith("/")) base += "/";
+    const remote = route.kind === "proxy" || !LOOPBACK.test(where.hostname) ||
+        Boolean(config.hubPrefix || config.hubUser);
+    const targets = [];
+    if (!remote && route.url) targets.push({ via: "direct", url: route.url });
+    if (route.proxy) {
+        targets.push({
+            via: "proxy",
+            url: where.origin.replace(/^http/, "ws") + base + route.proxy,
+            probe: where.origin + base + "server-proxy/servers-info", // answered by the proxy itself
+            path: base + route.proxy,
+            base,
+        });
+    }
+    if (!targets.length) {
+        return { error: `this page comes from ${where.host}, not from the kernel's machine, and ` +
+            "has no proxy route to the kernel's server" };
+    }
+    return { targets };
+}
+
+// What the page says when the notebook server has no proxy (its probe answered 404).
+function proxyMissing(base) {
+    return `the notebook server has no proxy at ${base}proxy/ (404): install jupyter-server-proxy ` +
+        "in the notebook server's environment (pip install jupyter-server-proxy; on JupyterHub, in " +
+        "the single-user image), then restart that server";
+}
+
+// Opens the seed's socket on each target in turn: a socket that fails before opening hands over
+// to the next target, unseen by the seed and the kernel; the last one's failure is probed so the
+// page can say when the proxy is missing. `page.socket` is always the current attempt.
+function startRoute(page, targets, open, show, status, report) {
+    let rest = targets;
+    let current = null;
+    const attempt = () => {
+        current = rest[0];
+        rest = rest.slice(1);
+        status("connecting");
+        if (current.via === "proxy") show(`through the notebook server's proxy: ${current.path}`);
+        try {
+            page.socket = open(current.url);
+        } catch (e) { // e.g. a ws:// address refused by an https page
+            if (rest.length) { show(`${current.via} route refused (${String(e)}): trying the ${rest[0].via}`); attempt(); return; }
+            status("cannot connect");
+            show("error  " + String(e));
+            report({ ev: "unreachable", error: String(e) });
+        }
+    };
+    // Called first by the socket's own error and close listeners: true when the event is handled here.
+    page.failed = (socket, event) => {
+        if (socket !== page.socket || page.status !== "connecting" || page.closing) return false;
+        if (rest.length) {
+            event.stopImmediatePropagation(); // the seed never sees a route that did not work
+            if (event.type === "close") { show(`the ${current.via} route failed: trying the ${rest[0].via}`); attempt(); }
+            return true;
+        }
+        if (event.type === "error" && current.via === "proxy" && current.probe && !page.held) {
+            page.held = []; // the error and close reports wait for the probe's answer
+            const base = current.base;
+            fetch(current.probe, { credentials: "same-origin" })
+                .then((answer) => answer.status === 404, () => false)
+                .then((missing) => {
+                    const held = page.held || [];
+                    page.held = null;
+                    if (missing) {
+                        status("cannot connect: no proxy");
+                        show("error  " + proxyMissing(base));
+                        report({ ev: "unreachable", error: proxyMissing(base) });
+                    } else {
+                        for (const [content, buffers] of held) report(content, buffers);
+                    }
+                });
+        }
+        return false;
+    };
+    attempt();
+}
+
+export { pageTargets, proxyMissing }; // for tests/test_browser_route.py, run under node
 
 // --- one socket per widget per page, shared by every view of the widget ---------------------------
 const pages = new Map(); // widget key -> page state
@@ -42,8 +122,11 @@ function describeArg(value) {
 }
 
 function startPage(model) {
-    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false };
-    const report = (content, buffers) => { try { model.send(content, undefined, buffers); } catch (e) { /* comm gone */ } };
+    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false, held: null, failed: () => false };
+    const report = (content, buffers) => {
+        if (page.held) { page.held.push([content, buffers]); return; } // see startRoute
+        try { model.send(content, undefined, buffers); } catch (e) { /* comm gone */ }
+    };
     const show = (line) => {
         if (page.lines.length >= 1000) return; // enough for a lesson: the kernel's table keeps the rest
         page.lines.push(line);
@@ -73,11 +156,13 @@ function startPage(model) {
                 }
             });
             this.addEventListener("close", (event) => {
+                if (page.failed(this, event)) return; // a route that did not work: the next one is tried
                 status(`closed ${event.code}${event.reason ? " " + event.reason : ""}`);
                 show(`close  code=${event.code} reason=${JSON.stringify(event.reason)} wasClean=${event.wasClean}`);
                 report({ ev: "close", code: event.code, reason: event.reason, wasClean: event.wasClean, byPage: page.closing });
             });
-            this.addEventListener("error", () => {
+            this.addEventListener("error", (event) => {
+                if (page.failed(this, event)) return;
                 const before = this.readyState === WebSocket.CLOSED && page.status === "connecting";
                 show("error  (a browser never says why: read the close event)");
                 report({ ev: "error", beforeOpen: before });
@@ -98,20 +183,13 @@ function startPage(model) {
         }
     }
 
-    const target = pageUrl(model.get("route"), window.location);
-    if (target.error) {
+    const where = pageTargets(model.get("route"), window.location, pageConfig(document));
+    if (where.error) {
         status("cannot connect");
-        show("error  " + target.error);
-        report({ ev: "unreachable", error: target.error });
+        show("error  " + where.error);
+        report({ ev: "unreachable", error: where.error });
     } else {
-        status("connecting");
-        try {
-            page.socket = runSeed(target.url, ReportingWebSocket, pageConsole);
-        } catch (e) {
-            status("cannot connect");
-            show("error  " + String(e));
-            report({ ev: "unreachable", error: String(e) });
-        }
+        startRoute(page, where.targets, (url) => runSeed(url, ReportingWebSocket, pageConsole), show, status, report);
     }
     page.send = (text) => {
         if (!page.socket || page.socket.readyState !== WebSocket.OPEN) { show("not sent: the socket is not open"); report({ ev: "refused", text }); return; }
