@@ -31,9 +31,10 @@ def preview(data: Payload | None, limit: int = 40) -> str:
         shown = data[: max(1, limit // 3)].hex(" ")
         more = "…" if len(data) > max(1, limit // 3) else ""
         return f"<{shown}{more}>"
-    text = data.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    head = data[:limit] if limit > 0 else data  # escaping is per character: the head decides it all
+    text = head.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
-    if len(text) > limit:
+    if len(text) > limit or len(data) > limit:
         text = text[: limit - 1] + "…"
     return f"'{text}'"
 
