@@ -174,8 +174,13 @@ class Browser:
         self.widget.send({"do": "send", "text": text})
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Ask the page to close its socket (``socket.close(code, reason)``); returns at once."""
+        """Ask the page to close its socket (``socket.close(code, reason)``); returns at once.
+
+        A browser only lets a page send 1000 or 3000-4999 (the rest are the protocol's own).
+        """
         check_close(code, reason)
+        if code != 1000 and not 3000 <= code <= 4999:
+            raise ValueError(f"a page can only close with 1000 or 3000-4999, not {code}")
         self.widget.send({"do": "close", "code": code, "reason": reason})
 
     def dispose(self) -> None:

@@ -459,7 +459,7 @@ class Server(RoomsMixin, Endpoint):
                     self._lab._changed()
             async for message in ws:
                 await self._on_message(peer, message)
-        except ConnectionClosed:
+        except (ConnectionClosed, NotConnected):  # also a reply to a peer that closed meanwhile
             pass
         finally:
             await self._closed(peer)

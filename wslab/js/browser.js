@@ -1,5 +1,5 @@
 // wslab's browser client: the seed's JavaScript client, run in the notebook's own page.
-// wslab/browser.py puts the seed's code (unchanged but for its URL) where /*SEED*/ stands.
+// wslab/browser.py puts the seed's code (unchanged but for its URL) in runSeed, at the marker.
 // Every page event goes to the kernel (model.send) where it is recorded with side "browser".
 // Nothing here writes HTML from data: every text goes through textContent.
 
@@ -112,6 +112,7 @@ export { pageTargets, proxyMissing }; // for tests/test_browser_route.py, run un
 
 // --- one socket per widget per page, shared by every view of the widget ---------------------------
 const pages = new Map(); // widget key -> page state
+const QUIET = 300; // ms without traffic before a close asked from Python goes out
 
 function describeArg(value) {
     if (typeof value === "string") return value;
@@ -122,7 +123,7 @@ function describeArg(value) {
 }
 
 function startPage(model) {
-    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false, held: null, failed: () => false };
+    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false, pending: [], active: 0, later: null, held: null, failed: () => false };
     const report = (content, buffers) => {
         if (page.held) { page.held.push([content, buffers]); return; } // see startRoute
         try { model.send(content, undefined, buffers); } catch (e) { /* comm gone */ }
@@ -145,8 +146,14 @@ function startPage(model) {
         constructor(address) {
             super(address);
             this.binaryType = "arraybuffer";
-            this.addEventListener("open", () => { status("open"); show("open"); report({ ev: "open" }); });
+            this.addEventListener("open", () => {
+                status("open");
+                show("open");
+                report({ ev: "open" });
+                setTimeout(() => page.flush(), 0); // after the seed's own open listener has run
+            });
             this.addEventListener("message", (event) => {
+                page.active = Date.now();
                 if (typeof event.data === "string") {
                     show(`message  ${JSON.stringify(event.data)}`);
                     report({ ev: "message", text: event.data });
@@ -169,6 +176,7 @@ function startPage(model) {
             });
         }
         send(data) {
+            page.active = Date.now();
             if (typeof data === "string") { show(`send  ${JSON.stringify(data)}`); report({ ev: "send", text: data }); }
             else { report({ ev: "send", binary: true }, [data]); }
             super.send(data);
@@ -196,9 +204,30 @@ function startPage(model) {
         page.socket.send(text);
     };
     page.close = (code, reason) => { if (page.socket) page.socket.close(code, reason); };
+    // What Python asks for waits, in order, until the socket is open (a "Run All" asks early).
+    // A close waits until the socket has been quiet for QUIET ms: a browser drops every message
+    // that arrives after close(), so replies still on their way would be lost.
+    page.flush = () => {
+        while (page.pending.length && page.socket && page.socket.readyState === WebSocket.OPEN) {
+            if (page.pending[0].do === "close" && Date.now() - page.active < QUIET) {
+                clearTimeout(page.later);
+                page.later = setTimeout(page.flush, QUIET);
+                return;
+            }
+            const content = page.pending.shift();
+            if (content.do === "send") page.send(String(content.text));
+            else if (content.do === "close") page.close(content.code, content.reason);
+        }
+    };
     model.on("msg:custom", (content) => {
-        if (content.do === "send") page.send(String(content.text));
-        else if (content.do === "close") page.close(content.code, content.reason);
+        page.pending.push(content);
+        if (page.socket && page.socket.readyState === WebSocket.CONNECTING) return; // flushed on open
+        page.flush();
+        if (page.pending.length && !(page.socket && page.socket.readyState === WebSocket.OPEN)) {
+            page.pending = [];
+            show("not done: the socket is closed");
+            report({ ev: "refused", text: String(content.text || "close") });
+        }
     });
     return page;
 }
@@ -213,7 +242,7 @@ export default {
             pages.delete(key);
             if (page.socket && page.socket.readyState <= WebSocket.OPEN) {
                 page.closing = true;
-                page.socket.close(1001, "widget closed");
+                page.socket.close(1000, "widget closed"); // a page may only send 1000 or 3000-4999
             }
         };
     },

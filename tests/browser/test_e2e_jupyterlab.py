@@ -1,0 +1,311 @@
+"""The lessons in a real browser: JupyterLab, headless Chromium, Playwright; lessons 01, 02 and 10.
+
+It starts ``jupyter lab`` on a free loopback port with a token, over a temporary copy of the
+lessons (autosave must never touch the repository), opens each lesson, runs its cells, waits for
+the kernel to be idle and checks what a learner sees: the event table's rows, the SVG diagram, and
+in lesson 10 the browser-side events, recorded in the kernel from the page's own WebSocket.
+
+Skipped, with the reason, when Debian's ``chromium`` or the ``playwright`` package is missing.
+Playwright never downloads a browser here: it is pointed at /usr/bin/chromium. Screenshots go to
+tests/screenshots/e2e/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "tests" / "screenshots" / "e2e"
+CHROMIUM = os.environ.get("WSLAB_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [  # jupyter-facts.md: headless Debian chromium without sandbox, sync or network chatter
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LESSONS = ["01-first-connection.ipynb", "02-lifecycle-diagram.ipynb", "10-the-browser-side.ipynb"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class JupyterLab:
+    """A ``jupyter lab`` child process serving a temporary copy of the lessons."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.port, self.token = _free_port(), secrets.token_hex(16)
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / ".jupyter")}  # no saved workspace
+        settings = work / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+        settings.mkdir(parents=True, exist_ok=True)  # every cell in the DOM, not only the visible ones
+        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+        self.log = open(work / "jupyter.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                f"--port={self.port}",
+                "--ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={work}",
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.news_url=",
+                "--allow-root",
+            ],
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: {(self.work / 'jupyter.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"jupyter lab did not answer within {seconds} s")
+
+    def stop(self) -> None:
+        self.process.terminate()  # the server shuts its kernels down first
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    work = tmp_path_factory.mktemp("lessons")
+    for name in LESSONS:
+        shutil.copy(ROOT / "notebooks" / name, work / name)
+    server = JupyterLab(work)
+    try:
+        server.wait_ready(40)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- driving JupyterLab through its own application object (exposed by expose_app_in_browser) ------
+
+_KERNEL_STATUS = (
+    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+    " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+    " return k ? k.status : 'none'; }"
+)
+
+
+def open_lesson(browser: Any, lab: JupyterLab, name: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    workspace = name.split("-")[0]  # one workspace per lesson: JupyterLab reopens nothing else
+    page.goto(f"{lab.base}/lab/workspaces/e2e-{workspace}/tree/{name}?token={lab.token}&reset")
+    page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+    return page
+
+
+def wait_idle(page: Any, seconds: float = 40, settle: float = 0.6) -> None:
+    """Kernel idle and no cell waiting (``[*]``) for ``settle`` seconds in a row."""
+    deadline = time.monotonic() + seconds
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        waiting = page.evaluate(
+            "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
+        )
+        if page.evaluate(_KERNEL_STATUS) == "idle" and not waiting:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    raise TimeoutError("the kernel did not become idle in time")
+
+
+def run(page: Any, command: str, last: int | None = None) -> None:
+    """Run a notebook command; with ``last``, first make the cell at that index the active one."""
+    page.evaluate(
+        "([command, index]) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " if (index !== null) { nb.activeCellIndex = index < 0 ? nb.widgets.length + index : index; }"
+        " return window.jupyterapp.commands.execute(command); }",
+        [command, last],
+    )
+    time.sleep(0.3)  # the first execute request must be on its way before polling for idle
+    wait_idle(page)
+
+
+def run_new_cell(page: Any, code: str) -> str:
+    """Append a code cell, run it, and return the text of its output."""
+    page.evaluate(
+        "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = nb.widgets.length - 1;"
+        " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
+        " nb.activeCell.model.sharedModel.setSource(code);"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
+        code,
+    )
+    time.sleep(0.3)
+    wait_idle(page)
+    return str(page.locator(".jp-Cell").last.locator(".jp-OutputArea").inner_text())
+
+
+def errors_in(page: Any) -> int:
+    return int(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count())
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=False)
+
+
+# --- the lessons --------------------------------------------------------------------------------------
+
+
+def test_lesson_01_shows_the_event_table_rows_in_the_page(jupyter: JupyterLab, chromium: Any) -> None:
+    page = open_lesson(chromium, jupyter, LESSONS[0])
+    run(page, "notebook:run-all-cells")
+    assert errors_in(page) == 0
+    rows = page.locator(".jp-OutputArea-output table tr")
+    assert rows.count() >= 14  # the seed exchange alone is 14 events
+    text = page.locator(".jp-Notebook").inner_text()
+    for words in ("connecting", "upgrade", "accept", "connection", "'Bonjour serveur!'", "Serveur a reçu"):
+        assert words in text
+    page.locator("table").first.scroll_into_view_if_needed()
+    shot(page, "01-event-table.png")
+    page.close()
+
+
+def test_lesson_02_draws_the_sequence_diagram_as_svg(jupyter: JupyterLab, chromium: Any) -> None:
+    page = open_lesson(chromium, jupyter, LESSONS[1])
+    run(page, "notebook:run-all-cells")
+    assert errors_in(page) == 0
+    # lab.diagram() outputs: JupyterLab draws image/svg+xml as <img src="data:image/svg+xml,…">
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-RenderedSVG img').length >= 3", timeout=10_000
+    )
+    view = page.locator(".wslab-lab-view").first
+    view.locator("svg").wait_for(timeout=10_000)  # the live diagram inside the lab view
+    assert view.locator("svg").count() == 1
+    assert view.locator("tr").count() >= 5
+    view.scroll_into_view_if_needed()
+    shot(page, "02-live-views.png")
+    page.close()
+
+
+def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, chromium: Any) -> None:
+    page = open_lesson(chromium, jupyter, LESSONS[2])
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    run(page, "notebook:run-all-above", last=-1)  # everything but the final lab.close()
+    assert errors_in(page) == 0
+
+    # The page ran the seed's client: open, welcome, Bonjour and its echo, then the exercise's close.
+    widget = page.locator(".wslab-browser").first
+    widget.wait_for(timeout=10_000)
+    page.wait_for_function(
+        "() => { const l = document.querySelector('.wslab-browser-log');"
+        " return l && l.textContent.includes('close  code=4000'); }",
+        timeout=10_000,
+    )
+    log = widget.locator(".wslab-browser-log").inner_text()
+    assert "open" in log and "Serveur a reçu : Bonjour serveur!" in log
+    assert any("Connexion ouverte" in line for line in console)  # the seed's own console.log
+
+    # While the kernel sits idle, the page's reports reach the recorder and the live table.
+    view = page.locator(".wslab-lab-view").first
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.wslab-lab-view');"
+        " return v && [...v.querySelectorAll('tr')].some(r => r.textContent.includes('browser')"
+        " && r.textContent.includes('4000')); }",
+        timeout=10_000,
+    )
+    assert view.locator("svg").count() == 1
+    view.scroll_into_view_if_needed()
+    shot(page, "10-live-views-with-browser.png")
+
+    kinds = run_new_cell(
+        page,
+        'print(lab.events.filter(side="browser").kinds())\n'
+        'print([(e.side, e.code, e.reason, e.initiator) for e in lab.events.filter(kind="close")])',
+    )
+    for kind in ("connecting", "open", "message", "send", "closing", "close"):
+        assert f"browser:{kind}" in kinds
+    assert "('browser', 4000, 'fini', 'browser')" in kinds
+    assert "('server', 4000, 'fini', 'browser')" in kinds
+
+    # A second page client: the Send button, then closing the widget closes its socket.
+    run_new_cell(page, "again = lab.browser(server)\nagain")
+    again = page.locator(".wslab-browser").last
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.wslab-browser-log')].pop().textContent"
+        ".includes('Serveur a reçu : Bonjour serveur!')",
+        timeout=10_000,
+    )
+    again.locator("input").fill("tapé dans la page")
+    again.get_by_role("button", name="Send").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.wslab-browser-log')].pop().textContent"
+        ".includes('Serveur a reçu : tapé dans la page')",
+        timeout=10_000,
+    )
+    again.scroll_into_view_if_needed()
+    shot(page, "10-browser-widget.png")
+    run_new_cell(page, "again.dispose()")
+    deadline = time.monotonic() + 10
+    gone = ""
+    while "widget closed" not in gone and time.monotonic() < deadline:
+        gone = run_new_cell(
+            page, 'print([(e.conn, e.code, e.reason) for e in lab.events.filter(who="server", kind="close")])'
+        )
+    assert "(1000, 'widget closed')" in gone.replace("'c2', ", "").replace("'c3', ", "")
+    sent = run_new_cell(page, 'print(lab.events.filter(side="browser", kind="send"))')
+    assert "tapé dans la page" in sent
+    run_new_cell(page, "lab.close()")
+    page.close()
