@@ -57,3 +57,15 @@ def test_a_stalled_client_receives_nothing_until_the_stall_ends(lab):
     assert time.monotonic() - started >= 0.35
     assert client.recv(timeout=0) == "while stalled"
     assert lab.events.filter(kind="note")[0].detail == "fault: the client stops reading for 0.4 s"
+
+
+def test_the_registry_keeps_a_bounded_number_of_closed_connections(lab, monkeypatch):
+    import wslab.server
+
+    monkeypatch.setattr(wslab.server, "KEEP_CLOSED", 3)
+    server = lab.serve()
+    for _ in range(5):
+        lab.connect(server).close()
+    still_open = lab.connect(server)
+    assert [p.id for p in server.registry] == ["c3", "c4", "c5", still_open.conn]
+    assert len(lab.events.filter(side="server", kind="close")) == 5  # the events keep the whole story

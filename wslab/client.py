@@ -26,7 +26,7 @@ from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import check_close
 from .reconnect import Reconnect
-from .server import payload_size, release_compression, session_error, unanswered_close
+from .server import CloseWatchdog, payload_size, release_compression, session_error, unanswered_close
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -71,7 +71,9 @@ class Client(Endpoint):
         self._reader: asyncio.Task[None] | None = None
         self._retrying: asyncio.Task[None] | None = None
         self._closed_by_user = False
-        self._connection_class = type("ClientConnection", (PingRecorder, ClientConnection), {"owner": self})
+        self._connection_class = type(
+            "ClientConnection", (PingRecorder, CloseWatchdog, ClientConnection), {"owner": self}
+        )
         self.close_code: int | None = None
         self.close_reason: str | None = None
 

@@ -260,6 +260,7 @@ class Lab:
             if not targets:
                 raise ValueError("connect() needs at least one server or URL")
             options.setdefault("open_timeout", self.timeout)
+            options.setdefault("close_timeout", self.settle_timeout)  # a silent peer: no 10 s hang
             client = Client(
                 self,
                 self._unique(name, "client", [c.name for c in self.clients]),

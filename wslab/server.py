@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
-import time
 import ipaddress
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
@@ -41,13 +41,16 @@ from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import check_close, explain_close_code
-from .validation import Guard
 from .rooms import RoomsMixin
+from .validation import Guard
 
 if TYPE_CHECKING:
     from .lab import Lab
 
 __all__ = ["DEFAULT_ECHO", "Handler", "Peer", "Server"]
+
+KEEP_CLOSED = 1000
+"""How many closed connections a server's registry keeps for looking back (the events keep all)."""
 
 DEFAULT_ECHO = "Serveur a reçu : {}"
 """The seed's echo: the server answers every message with this, the message in place of ``{}``."""
@@ -128,7 +131,34 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Connection(PingRecorder, ServerConnection):
+class CloseWatchdog(Connection):
+    """Enforces ``close_timeout`` when a connection fails and the peer then goes silent.
+
+    When websockets fails a connection on bad data it sends a close frame and sets a close
+    deadline, but only a pending ``send()`` or ``close()`` enforces that deadline: a peer that
+    never answers (nor hangs up) would keep the connection CLOSING, and its handler waiting, for
+    ever. Put it before ``ServerConnection`` or ``ClientConnection`` in a subclass's bases.
+    """
+
+    _watchdog: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._watchdog is None and self.protocol.state is State.CLOSING and self.close_deadline:
+            self._watchdog = self.loop.call_at(self.close_deadline, self._close_stalled)
+
+    def _close_stalled(self) -> None:
+        if self.protocol.state is not State.CLOSED:
+            self.set_connection_exc(TimeoutError("timed out while closing connection"))
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        super().connection_lost(exc)
+
+
+class _Connection(PingRecorder, CloseWatchdog, ServerConnection):
     """A ``ServerConnection`` that reports handshakes failing where no hook of ours would see them.
 
     websockets answers an unparseable or oversized request, and drops a request that never
@@ -570,10 +600,22 @@ class Server(RoomsMixin, Endpoint):
         )
         self._leave_all(peer)  # rooms.py: a closed connection leaves its rooms
         release_compression(ws)
+        self._forget_old_closed()
         pair = self._lab._pairs.get(peer.id)
         if pair is not None:
             pair.server_closed.set()
         self._lab._changed()
+
+    def _forget_old_closed(self) -> None:
+        """Keep the newest :data:`KEEP_CLOSED` closed connections in the registry, forget older ones.
+
+        The events keep the whole story; the registry keeps what a lesson looks back at, bounded,
+        so a server that saw 100,000 connections does not hold 100,000 dead ones.
+        """
+        closed = [p for p in self.registry if p.state is State.CLOSED]
+        for old in closed[: max(0, len(closed) - KEEP_CLOSED)]:
+            self.registry.remove(old)
+            self._peers.pop(old.ws, None)
 
     async def _stop(self, code: int, reason: str) -> None:
         if self._ws_server is None:
