@@ -2,7 +2,9 @@
 
 import time
 
-from wslab import State
+import pytest
+
+from wslab import NotConnected, State
 
 
 def test_killing_the_server_cuts_every_connection_with_1006(lab):
@@ -69,3 +71,12 @@ def test_the_registry_keeps_a_bounded_number_of_closed_connections(lab, monkeypa
     still_open = lab.connect(server)
     assert [p.id for p in server.registry] == ["c3", "c4", "c5", still_open.conn]
     assert len(lab.events.filter(side="server", kind="close")) == 5  # the events keep the whole story
+
+
+def test_sending_to_a_client_that_is_gone_is_an_error_event_and_raises(lab):
+    server = lab.serve()
+    client = lab.connect(server)
+    client.drop()
+    with pytest.raises(NotConnected, match="connection c1 is closed"):
+        server.send(client.conn, "anyone there?")
+    assert lab.events[-1].error == "send failed: connection c1 is closed"

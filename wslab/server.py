@@ -565,7 +565,12 @@ class Server(RoomsMixin, Endpoint):
             raise NotConnected(f"connection {peer.id} is closed") from exc
 
     async def _send_and_settle(self, conn: str, data: Payload) -> None:
-        await self._send(self.peer(conn), data)
+        peer = self.peer(conn)
+        try:
+            await self._send(peer, data)
+        except NotConnected as exc:  # like ws.send() on a socket that is gone: an error, then raise
+            await self._emit("error", conn=peer.id, peer=peer.name, error=f"send failed: {exc}")
+            raise
         await self._lab._settle()
 
     async def _close_peer(self, peer: Peer, code: int, reason: str) -> None:
