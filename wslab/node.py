@@ -6,8 +6,10 @@ handle; ``connect(lab, node)`` connects a wslab client to it, recorded as usual.
 server)`` runs the seed's client code under Node (``require('ws')`` for ``WebSocket``, the URL from
 ``WSLAB_URL``) against a wslab server, whose events name it ``node``.
 
-What Node prints (the seed's ``console.log`` lines) is kept in ``NodeProcess.console`` and recorded
-as ``note`` events under the process's name. Every process is stopped by ``lab.close()``.
+What Node prints (the seed's ``console.log`` lines) is kept in ``NodeProcess.console``; with
+``record_console=True`` each line is also recorded as a ``note`` event under the process's name (off
+by default: Node prints when it likes, so the notes would land between the other events in a
+different place on every run). Every process is stopped by ``lab.close()``.
 
 Node needs the ``ws`` package: ``npm ci`` at the repository root installs the pinned version
 (``package.json``); ``WSLAB_NODE_MODULES`` may point at another ``node_modules`` folder.
@@ -90,7 +92,15 @@ class NodeProcess:
     """One ``node`` child process running seed code; what it prints is kept in ``console``."""
 
     def __init__(
-        self, lab: Lab, name: str, side: Side, script: str, env: dict[str, str], conn: str | None = None
+        self,
+        lab: Lab,
+        name: str,
+        side: Side,
+        script: str,
+        env: dict[str, str],
+        conn: str | None = None,
+        *,
+        record_console: bool = False,
     ) -> None:
         missing = why_unavailable()
         if missing is not None:
@@ -100,10 +110,12 @@ class NodeProcess:
         self.name = name
         self.side = side
         self.conn = conn
+        self.record_console = record_console
         self.console: list[str] = []
         self._lab = lab
         self._printed = threading.Condition()
-        full_env = {**os.environ, **env, "NODE_PATH": str(modules)}
+        full_env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+        full_env.update(env, NODE_PATH=str(modules), NO_COLOR="1", NODE_DISABLE_COLORS="1")
         self.process = subprocess.Popen(  # a fixed node command line, no shell
             ["node", "--require", str(_JS / "loopback.js"), "-e", script],
             cwd=str(modules.parent),
@@ -126,9 +138,10 @@ class NodeProcess:
             with self._printed:
                 self.console.append(line)
                 self._printed.notify_all()
-            self._lab.recorder.record(
-                side=self.side, kind="note", endpoint=self.name, conn=self.conn, detail=f"node: {line}"
-            )
+            if self.record_console:
+                self._lab.recorder.record(
+                    side=self.side, kind="note", endpoint=self.name, conn=self.conn, detail=f"node: {line}"
+                )
 
     def wait_for_output(self, lines: int, timeout: float | None = None) -> list[str]:
         """Wait until Node has printed ``lines`` lines in all; returns them."""
@@ -174,9 +187,10 @@ class NodeProcess:
 class NodeServer(NodeProcess):
     """The seed's ``ws`` server in a ``node`` process, listening on ``url``."""
 
-    def __init__(self, lab: Lab, name: str, port: int) -> None:
+    def __init__(self, lab: Lab, name: str, port: int, *, record_console: bool = False) -> None:
         self.port = port
-        super().__init__(lab, name, "server", SEED_SERVER_JS, {"WSLAB_PORT": str(port)})
+        env = {"WSLAB_PORT": str(port)}
+        super().__init__(lab, name, "server", SEED_SERVER_JS, env, record_console=record_console)
 
     @property
     def url(self) -> str:
@@ -208,9 +222,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(lab: Lab, *, name: str = "node") -> NodeServer:
+def start_server(lab: Lab, *, name: str = "node", record_console: bool = False) -> NodeServer:
     """Run the seed's Node ``ws`` server on a free loopback port; returns once it listens."""
-    server = NodeServer(lab, name, _free_port())
+    server = NodeServer(lab, name, _free_port(), record_console=record_console)
     server._wait_listening()
     return server
 
@@ -235,7 +249,7 @@ def connect(lab: Lab, node: NodeServer, *, name: str | None = None) -> Client:
     return lab._block(lab._on_loop(start()), None, "connect")
 
 
-def run_client(lab: Lab, server: Server, *, name: str = "node") -> NodeProcess:
+def run_client(lab: Lab, server: Server, *, name: str = "node", record_console: bool = False) -> NodeProcess:
     """Run the seed's client under Node against ``server``; the server's events name it ``name``.
 
     It connects at once; it sends ``Bonjour serveur!`` on open, as the seed does, and ends when
@@ -245,4 +259,5 @@ def run_client(lab: Lab, server: Server, *, name: str = "node") -> NodeProcess:
     path = f"/{name}"
     lab._claim_path(path, conn, name, server.name)
     url = server.url.rstrip("/") + path
-    return NodeProcess(lab, name, "client", SEED_CLIENT_NODE_JS, {"WSLAB_URL": url}, conn)
+    env = {"WSLAB_URL": url}
+    return NodeProcess(lab, name, "client", SEED_CLIENT_NODE_JS, env, conn, record_console=record_console)
