@@ -154,3 +154,18 @@ def test_two_browsers_get_their_own_names_paths_and_connections(lab: wslab.Lab) 
     assert (first.name, second.name) == ("browser", "browser2")
     assert (first.path, second.path) == ("/browser", "/browser2")
     assert first.conn != second.conn
+
+
+def test_a_message_reported_late_by_the_page_is_drawn_once(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    browser = lab.browser(server)
+    with connect(browser.route.url) as page_socket:
+        page_socket.send("Bonjour serveur!")  # the server records its message and echo first...
+        echo = page_socket.recv(timeout=3)
+        lab.settle()
+        page_says(browser, ev="open")  # ...the page's reports reach the kernel afterwards
+        page_says(browser, ev="send", text="Bonjour serveur!")
+        page_says(browser, ev="message", text=echo)
+    text = lab.diagram().to_text()
+    assert text.count("'Bonjour serveur!'") == 1
+    assert text.count("'Serveur a reçu : Bonjour serveur!'") == 1

@@ -199,6 +199,7 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
     rows: list[_Row] = []
     pending_connect: dict[str, _Arrow] = {}
     pending_send: dict[tuple[str, str], deque[object]] = {}
+    early: dict[tuple[str, str], deque[object]] = {}  # received before the sender's send was recorded
     pending_close: dict[str, str] = {}  # conn -> who sent the first close frame
     answered: set[str] = set()
     opened: set[str] = set()
@@ -265,6 +266,10 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
         elif kind == "send":
             size = f" ({format_size(e.size or 0)})"
             colour = KIND_COLOURS["message"]
+            drawn = early.get((conn, who))
+            if drawn and drawn[0] == e.data:  # a page reports late: its arrow is drawn already
+                drawn.popleft()
+                continue
             pending_send.setdefault((conn, who), deque()).append(e.data)
             row(e, _Arrow(who, peer, preview(e.data, 48), colour, dashed=e.side == "server", suffix=size))
         elif kind == "message":
@@ -275,6 +280,7 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
                 size = f" ({format_size(e.size or 0)})"
                 colour = KIND_COLOURS["message"]
                 row(e, _Arrow(peer, who, preview(e.data, 48), colour, dashed=e.side == "client", suffix=size))
+                early.setdefault((conn, peer), deque()).append(e.data)
         elif kind in ("ping", "pong"):
             text = f"· {kind}" + (f" {preview(e.data, 12)}" if e.data else "")
             row(e, _Badge(who, text, _GREY))
