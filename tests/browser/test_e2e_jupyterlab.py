@@ -151,6 +151,13 @@ def open_lesson(browser: Any, lab: JupyterLab, name: str) -> Any:
     return page
 
 
+def dismiss_news(page: Any) -> None:
+    """JupyterLab's "notified about official Jupyter news?" toast would cover the screenshots."""
+    news = page.get_by_role("button", name="No")
+    if news.count():
+        news.first.click()
+
+
 def wait_idle(page: Any, seconds: float = 40, settle: float = 0.6) -> None:
     """Kernel idle and no cell waiting (``[*]``) for ``settle`` seconds in a row."""
     deadline = time.monotonic() + seconds
@@ -201,6 +208,7 @@ def errors_in(page: Any) -> int:
 
 
 def shot(page: Any, name: str) -> None:
+    dismiss_news(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=False)
 
