@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ._redact import redact_headers, redact_text
 from .eventlog import EventLog
 from .events import Event
 
@@ -187,7 +188,17 @@ class Recorder:
         return len(self._events)
 
     def record(self, **fields: Any) -> Event:
-        """Make the next event from ``fields`` (everything but ``seq`` and ``time``) and publish it."""
+        """Make the next event from ``fields`` (everything but ``seq`` and ``time``) and publish it.
+
+        Credentials never enter the log, whoever records: header values, and the query values and
+        passwords of URLs quoted in ``detail`` or ``error``, are masked here too (see ``_redact``).
+        """
+        if fields.get("headers"):
+            fields["headers"] = redact_headers(tuple(fields["headers"]))
+        for name in ("detail", "error"):
+            text = fields.get(name)
+            if isinstance(text, str) and text:
+                fields[name] = redact_text(text)
         with self._lock:
             self._seq += 1
             event = _make_event(seq=self._seq, time=self.clock(), **fields)

@@ -418,7 +418,7 @@ class Server(RoomsMixin, Endpoint):
             response = replaced = ws.respond(426, f"Failed to open a WebSocket connection: {exc}.\n")
             response.headers["Sec-WebSocket-Version"] = "13"
         status = f"{response.status_code} {response.reason_phrase}"
-        headers = tuple(response.headers.raw_items())
+        headers = redact_headers(tuple(response.headers.raw_items()))  # a Set-Cookie never shows
         if response.status_code == 101:
             await self._emit("accept", conn=peer.id, peer=peer.name, detail=status, headers=headers)
         else:

@@ -261,13 +261,16 @@ class Hub:
 class Lab:
     """A plain ``jupyter lab`` on loopback, reachable under any host name (a remote JupyterLab)."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, proxy: bool = True) -> None:
         self.work = work
         (self.port,) = _free_ports(1)
         self.token = secrets.token_hex(16)
         self.notebook = _lesson(work / "home")
         _notebook(work / "home" / "fallback.ipynb", FALLBACK)
         _lab_settings(work / "jupyter")
+        if not proxy:  # the user's config wins over the one jupyter-server-proxy installs
+            extensions = {"ServerApp": {"jpserver_extensions": {"jupyter_server_proxy": False}}}
+            (work / "jupyter" / "jupyter_server_config.json").write_text(json.dumps(extensions))
         self.log = work / "lab.log"
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
@@ -323,9 +326,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def remote_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    server = Lab(tmp_path_factory.mktemp("remote-lab"))
+def _lab(work: Path, proxy: bool) -> Iterator[Lab]:
+    server = Lab(work, proxy=proxy)
     try:
         _wait_http(
             f"http://127.0.0.1:{server.port}/api/status?token={server.token}", server.process, server.log, 40
@@ -333,6 +335,16 @@ def remote_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def remote_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _lab(tmp_path_factory.mktemp("remote-lab"), proxy=True)
+
+
+@pytest.fixture
+def lab_without_proxy(tmp_path: Path) -> Iterator[Lab]:
+    yield from _lab(tmp_path, proxy=False)
 
 
 # --- driving JupyterLab through its own application object (expose_app_in_browser) -----------------
@@ -410,6 +422,7 @@ ours = lab.browsers[-1]
 upgrade = [e for e in lab.events.filter(kind="upgrade") if e.conn == ours.conn]
 print(json.dumps({
     "kinds": [e.kind for e in lab.events.filter(side="browser") if e.conn == ours.conn],
+    "errors": [e.error for e in lab.events.filter(side="browser", kind="error") if e.conn == ours.conn],
     "route": ours.route.kind,
     "headers": [list(h) for h in (upgrade[0].headers if upgrade else ())],
     "detail": upgrade[0].detail if upgrade else None,
@@ -509,6 +522,28 @@ def test_a_page_whose_direct_route_fails_falls_back_to_the_proxy(remote_lab: Lab
         seen = report(page)
         kinds = seen["kinds"]
         assert "open" in kinds and "message" in kinds and "error" not in kinds  # the failure stayed unseen
+    finally:
+        context.close()
+
+
+def test_a_page_says_what_to_install_when_the_notebook_server_has_no_proxy(
+    lab_without_proxy: Lab, chromium: Any
+) -> None:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        base = f"http://{REMOTE_NAME}:{lab_without_proxy.port}"
+        page.goto(
+            f"{base}/lab/workspaces/bare/tree/fallback.ipynb?token={lab_without_proxy.token}", timeout=30_000
+        )
+        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+        run_all_but_last(page)
+        log = wait_for_log(page, "install jupyter-server-proxy")
+        assert "(404)" in log
+        seen = report(page)
+        assert seen["kinds"][-2:] == ["error", "close"]
+        assert "install jupyter-server-proxy" in seen["errors"][-1]
+        assert "open" not in seen["kinds"]
     finally:
         context.close()
 
