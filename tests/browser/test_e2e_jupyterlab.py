@@ -315,5 +315,15 @@ def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, c
     assert "(1000, 'widget closed')" in gone.replace("'c2', ", "").replace("'c3', ", "")
     sent = run_new_cell(page, 'print(lab.events.filter(side="browser", kind="send"))')
     assert "tapé dans la page" in sent
-    run_new_cell(page, "lab.close()")
+
+    # A kernel restart closes the page's socket as well (the server is gone, the widget forgotten).
+    run_new_cell(page, "third = lab.browser(server)\nthird")
+    last_log = "[...document.querySelectorAll('.wslab-browser-log')].pop().textContent"
+    page.wait_for_function(f"() => {last_log}.includes('Serveur a reçu : Bonjour serveur!')", timeout=10_000)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    page.wait_for_function(f"() => {last_log}.includes('close  code=')", timeout=15_000)
+    closed = str(page.evaluate(f"() => {last_log}"))
+    assert "close  code=1006" in closed or 'close  code=1000 reason="widget closed"' in closed
+    print("after a kernel restart the page saw:", closed[closed.index("close  code=") :][:60])
+    wait_idle(page)
     page.close()
