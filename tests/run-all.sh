@@ -10,19 +10,21 @@ echo "== installing into .venv with $($PYTHON --version)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 
 # Programs outside Python that some lessons and tests use: redis-server (scale-out), chromium (the
-# real-browser test), the ws package for Node (Node peers). CI installs what is missing; elsewhere the
-# tests and lessons that need them are skipped with the reason.
+# real-browser and hub tests), and with npm: the ws package (Node peers) and configurable-http-proxy
+# (the JupyterHub test; a devDependency in package.json; jupyterhub itself comes with .[test]). CI
+# installs what is missing; elsewhere the tests and lessons that need them are skipped with the reason.
 if [ "${CI:-}" = "true" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing ${missing[*]} from Debian's packages"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 fi
 if command -v npm >/dev/null 2>&1; then
-  echo "== npm ci (the ws package for the Node lessons)"
+  echo "== npm ci (ws for the Node lessons, configurable-http-proxy for the hub test)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
