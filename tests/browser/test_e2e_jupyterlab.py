@@ -13,6 +13,7 @@ tests/screenshots/e2e/ (git-ignored).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -323,7 +324,7 @@ def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, c
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     page.wait_for_function(f"() => {last_log}.includes('close  code=')", timeout=15_000)
     closed = str(page.evaluate(f"() => {last_log}"))
-    assert "close  code=1006" in closed or 'close  code=1000 reason="widget closed"' in closed
-    print("after a kernel restart the page saw:", closed[closed.index("close  code=") :][:60])
+    # the dying kernel closes its labs (1001), or is cut (1006), or the page drops the widget (1000)
+    assert re.search(r'close  code=(1001 reason="lab closing"|1006|1000 reason="widget closed")', closed)
     wait_idle(page)
     page.close()
