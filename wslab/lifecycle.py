@@ -8,7 +8,8 @@ and the lessons all read that table, so they cannot drift from each other.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from websockets.exceptions import ProtocolError
 from websockets.frames import CLOSE_CODE_EXPLANATIONS, Close
@@ -122,31 +123,27 @@ def summarize_connections(events: Iterable[Event], *, side: str | None = "server
     This is the server's registry as the events tell it: the connection panel draws this, and it
     needs no socket to do so.
     """
-    found: dict[tuple[str, str], ConnectionSummary] = {}
-    for event in events:
+    found: dict[tuple[str, str], dict[str, Any]] = {}  # fields by connection, made frozen at the end
+    for event in events:  # a live panel folds thousands of events a refresh: no copy per event
         if event.conn is None or (side is not None and event.side != side):
             continue
         key = (event.endpoint, event.conn)
-        summary = found.get(key) or ConnectionSummary(event.conn, event.endpoint, event.peer)
-        if event.kind in TRANSITIONS:
-            summary = replace(summary, state=TRANSITIONS[event.kind])
-        if event.kind == "message":
-            summary = replace(
-                summary,
-                messages_in=summary.messages_in + 1,
-                bytes_in=summary.bytes_in + (event.size or 0),
-            )
-        elif event.kind == "send":
-            summary = replace(
-                summary,
-                messages_out=summary.messages_out + 1,
-                bytes_out=summary.bytes_out + (event.size or 0),
-            )
-        elif event.kind == "close":
-            summary = replace(summary, close_code=event.code, close_reason=event.reason)
-        elif event.kind == "error":
-            summary = replace(summary, errors=summary.errors + 1)
-        if summary.peer is None and event.peer is not None:
-            summary = replace(summary, peer=event.peer)
-        found[key] = summary
-    return list(found.values())
+        fields = found.get(key)
+        if fields is None:
+            fields = found[key] = {"conn": event.conn, "endpoint": event.endpoint, "peer": event.peer}
+        kind = event.kind
+        if kind in TRANSITIONS:
+            fields["state"] = TRANSITIONS[kind]
+        if kind == "message":
+            fields["messages_in"] = fields.get("messages_in", 0) + 1
+            fields["bytes_in"] = fields.get("bytes_in", 0) + (event.size or 0)
+        elif kind == "send":
+            fields["messages_out"] = fields.get("messages_out", 0) + 1
+            fields["bytes_out"] = fields.get("bytes_out", 0) + (event.size or 0)
+        elif kind == "close":
+            fields["close_code"], fields["close_reason"] = event.code, event.reason
+        elif kind == "error":
+            fields["errors"] = fields.get("errors", 0) + 1
+        if fields["peer"] is None and event.peer is not None:
+            fields["peer"] = event.peer
+    return [ConnectionSummary(**fields) for fields in found.values()]
