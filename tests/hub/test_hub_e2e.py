@@ -445,7 +445,6 @@ def assert_came_through_the_proxy(seen: dict[str, Any], log: str, secrets_seen: 
     assert "through the notebook server's proxy" in log
     headers = {name.lower(): value for name, value in seen["headers"]}
     assert headers["host"] != f"127.0.0.1:{seen['port']}", headers  # the page's host: the proxy called
-    print("\nheaders the kernel's server recorded:", json.dumps(seen["headers"]))
     assert headers.get("cookie") == "***", headers  # the hub's cookies reached the server, masked
     everything = json.dumps(seen["headers"]) + str(seen["detail"]) + seen["jsonl"]
     for secret in secrets_seen:
