@@ -169,3 +169,21 @@ def test_a_message_reported_late_by_the_page_is_drawn_once(lab: wslab.Lab) -> No
     text = lab.diagram().to_text()
     assert text.count("'Bonjour serveur!'") == 1
     assert text.count("'Serveur a reçu : Bonjour serveur!'") == 1
+
+
+def test_a_close_the_page_started_but_reported_late_is_drawn_in_protocol_order(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    browser = lab.browser(server)
+    with connect(browser.route.url) as page_socket:
+        page_socket.close(4000, "fini")  # the server records its close before the page reports
+    lab.settle()
+    page_says(browser, ev="open")
+    page_says(browser, ev="closing", code=4000, reason="fini")
+    page_says(browser, ev="close", code=4000, reason="fini", wasClean=True)
+    rows = [line.split(maxsplit=1)[1] for line in lab.diagram().to_text().splitlines()[1:]]
+    closes = [row for row in rows if "4000" in row]
+    assert closes == [
+        "browser -> server: Close 4000 private use by applications 'fini' (started by browser)",
+        "server --> browser: Close 4000 private use by applications 'fini' (reply)",
+        "[browser] ■ closed 4000 'fini' · by browser",
+    ]

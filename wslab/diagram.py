@@ -200,6 +200,8 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
     pending_connect: dict[str, _Arrow] = {}
     pending_send: dict[tuple[str, str], deque[object]] = {}
     early: dict[tuple[str, str], deque[object]] = {}  # received before the sender's send was recorded
+    late_close: set[str] = set()  # conns whose closing was drawn from the other end's close
+    pages = {e.endpoint for e in events if e.side == "browser"}  # ends whose reports arrive late
     pending_close: dict[str, str] = {}  # conn -> who sent the first close frame
     answered: set[str] = set()
     opened: set[str] = set()
@@ -285,13 +287,22 @@ def _layout(events: Sequence[Event], detail: Detail, time_unit: str, hidden: int
             text = f"· {kind}" + (f" {preview(e.data, 12)}" if e.data else "")
             row(e, _Badge(who, text, _GREY))
         elif kind == "closing":
+            if conn in late_close and pending_close.get(conn) == who:
+                continue  # drawn already, when the other end recorded its close
             pending_close.setdefault(conn, who)
             text = f"Close {_close_label(e.code, e.reason)} (started by {who})"
             row(e, _Arrow(who, peer, text, _close_colour(e.code)))
         elif kind == "close":
             first = pending_close.get(conn)
             label = _close_label(e.code, e.reason)
-            if first is not None and first != who and conn not in answered:
+            if first is None and e.initiator is not None and e.initiator == peer and peer in pages:
+                # the peer started the close but reports late (a browser page): its frame came first
+                pending_close[conn] = peer
+                late_close.add(conn)
+                answered.add(conn)
+                row(e, _Arrow(peer, who, f"Close {label} (started by {peer})", _close_colour(e.code)))
+                row(e, _Arrow(who, peer, f"Close {label} (reply)", _close_colour(e.code), dashed=True))
+            elif first is not None and first != who and conn not in answered:
                 answered.add(conn)  # the peer's reply close frame; the rest are badges
                 row(e, _Arrow(who, peer, f"Close {label} (reply)", _close_colour(e.code), dashed=True))
             elif conn in attempted and conn not in opened:
