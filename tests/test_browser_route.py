@@ -143,3 +143,101 @@ def test_the_page_chooses_direct_then_proxy_on_loopback_and_only_the_proxy_elsew
     # the kernel's prefix when the page has none
     assert got[6]["targets"][0]["url"] == got[5]["targets"][0]["url"]
     assert got[7] == {"error": "no way"}
+
+
+# --- the page's attempts, under node: a fake WebSocket and a fake widget model -------------------------
+
+ATTEMPTS = r"""
+const [moduleUrl, scenario] = process.argv.slice(2);
+const { hostname, probeStatus, failFirst } = JSON.parse(scenario);
+const reports = [];
+const sockets = [];
+class FakeSocket {
+    static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3;
+    constructor(url) { this.url = url; this.readyState = 0; this.listeners = {}; sockets.push(this); }
+    addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+    fire(type, fields = {}) {
+        let stopped = false;
+        const event = { type, stopImmediatePropagation() { stopped = true; }, ...fields };
+        for (const fn of this.listeners[type] || []) { fn(event); if (stopped) break; }
+    }
+    send(data) {}
+    close(code, reason) { this.readyState = 2; }
+}
+globalThis.WebSocket = FakeSocket;
+const probes = [];
+globalThis.fetch = async (url) => { probes.push(url); return { status: probeStatus }; };
+const where = { hostname, host: hostname + ":8888", origin: "http://" + hostname + ":8888" };
+globalThis.window = { location: where };
+globalThis.document = { getElementById: () => null };
+const model = {
+    get: (name) => ({ key: "k1", endpoint: "browser", server: "server", draft: "",
+        route: { kind: "direct", url: "ws://127.0.0.1:9/browser", path: "/browser", why: "",
+                 proxy: "proxy/9/browser", base: "" } })[name],
+    send: (content) => reports.push(content),
+    on: () => {},
+};
+const fail = (socket) => {
+    socket.readyState = 3;
+    socket.fire("error");
+    socket.fire("close", { code: 1006, reason: "", wasClean: false });
+};
+const widget = (await import(moduleUrl)).default;
+const cleanup = widget.initialize({ model });
+for (let i = 0; i < failFirst; i++) fail(sockets[i]);
+await new Promise((done) => setTimeout(done, 20));
+if (sockets.length > failFirst) { sockets[failFirst].readyState = 1; sockets[failFirst].fire("open"); }
+await new Promise((done) => setTimeout(done, 20));
+console.log(JSON.stringify({ urls: sockets.map((s) => s.url), probes,
+    reports: reports.map((r) => r.ev + (r.error ? " " + r.error : "") + (r.line ? " " + r.line : "")) }));
+cleanup();
+"""
+
+
+def attempts(tmp_path: Path, **scenario: object) -> dict[str, Any]:
+    from wslab.browser import _module
+
+    module = tmp_path / "widget.mjs"
+    module.write_text(_module(), encoding="utf-8")
+    harness = tmp_path / "attempts.mjs"
+    harness.write_text(ATTEMPTS, encoding="utf-8")
+    done = subprocess.run(
+        [NODE or "node", str(harness), module.as_uri(), json.dumps(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
+def test_a_failed_direct_socket_hands_over_to_the_proxy_unseen_by_the_seed_and_the_kernel(
+    tmp_path: Path,
+) -> None:
+    seen = attempts(tmp_path, hostname="127.0.0.1", probeStatus=200, failFirst=1)
+    assert seen["urls"] == ["ws://127.0.0.1:9/browser", "ws://127.0.0.1:8888/proxy/9/browser"]
+    assert seen["reports"][0] == "open"  # no error, no close, no seed console line before it
+    assert seen["probes"] == []
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
+def test_a_page_without_a_proxy_says_what_to_install_and_keeps_the_seeds_console_lines(
+    tmp_path: Path,
+) -> None:
+    seen = attempts(tmp_path, hostname="hub.example.org", probeStatus=404, failFirst=1)
+    assert seen["urls"] == ["ws://hub.example.org:8888/proxy/9/browser"]
+    assert seen["probes"] == ["http://hub.example.org:8888/server-proxy/servers-info"]
+    unreachable = [r for r in seen["reports"] if r.startswith("unreachable")]
+    assert len(unreachable) == 1 and "install jupyter-server-proxy" in unreachable[0]
+    assert not [r for r in seen["reports"] if r.split()[0] in ("error", "close")]  # said once, by Python
+    assert any("Erreur WebSocket" in r for r in seen["reports"])  # the seed's own listener still ran
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
+def test_a_proxy_that_exists_but_fails_reports_the_browsers_error_and_close(tmp_path: Path) -> None:
+    seen = attempts(tmp_path, hostname="hub.example.org", probeStatus=403, failFirst=1)
+    kinds = [r.split()[0] for r in seen["reports"]]
+    assert "unreachable" not in kinds
+    assert kinds.index("error") < kinds.index("close")

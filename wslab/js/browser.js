@@ -125,7 +125,10 @@ function describeArg(value) {
 function startPage(model) {
     const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false, pending: [], active: 0, later: null, held: null, failed: () => false };
     const report = (content, buffers) => {
-        if (page.held) { page.held.push([content, buffers]); return; } // see startRoute
+        if (page.held && (content.ev === "error" || content.ev === "close")) { // see startRoute
+            page.held.push([content, buffers]);
+            return;
+        }
         try { model.send(content, undefined, buffers); } catch (e) { /* comm gone */ }
     };
     const show = (line) => {
