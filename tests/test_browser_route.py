@@ -189,7 +189,7 @@ await new Promise((done) => setTimeout(done, 20));
 if (sockets.length > failFirst) { sockets[failFirst].readyState = 1; sockets[failFirst].fire("open"); }
 await new Promise((done) => setTimeout(done, 20));
 console.log(JSON.stringify({ urls: sockets.map((s) => s.url), probes,
-    reports: reports.map((r) => r.ev + (r.error ? " " + r.error : "") + (r.line ? " " + r.line : "")) }));
+    reports: reports.map((r) => [r.ev, r.via, r.error, r.line].filter(Boolean).join(" ")) }));
 cleanup();
 """
 
@@ -218,7 +218,7 @@ def test_a_failed_direct_socket_hands_over_to_the_proxy_unseen_by_the_seed_and_t
 ) -> None:
     seen = attempts(tmp_path, hostname="127.0.0.1", probeStatus=200, failFirst=1)
     assert seen["urls"] == ["ws://127.0.0.1:9/browser", "ws://127.0.0.1:8888/proxy/9/browser"]
-    assert seen["reports"][0] == "open"  # no error, no close, no seed console line before it
+    assert seen["reports"][0] == "open proxy"  # no error, no close, no seed console line before it
     assert seen["probes"] == []
 
 

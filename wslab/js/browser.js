@@ -66,6 +66,7 @@ function startRoute(page, targets, open, show, status, report) {
     let current = null;
     const attempt = () => {
         current = rest[0];
+        page.via = current.via;
         rest = rest.slice(1);
         status("connecting");
         if (current.via === "proxy") show(`through the notebook server's proxy: ${current.path}`);
@@ -152,7 +153,7 @@ function startPage(model) {
             this.addEventListener("open", () => {
                 status("open");
                 show("open");
-                report({ ev: "open" });
+                report({ ev: "open", via: page.via }); // "direct" or "proxy": the route that worked
                 setTimeout(() => page.flush(), 0); // after the seed's own open listener has run
             });
             this.addEventListener("message", (event) => {
