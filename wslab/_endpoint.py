@@ -81,7 +81,9 @@ class Endpoint:
                 self._record(
                     "note",
                     conn=event.conn,
-                    detail=f"hook {hook_name(hook)} for '{kind}' took {seconds:.1f} s and blocked the lab's loop",
+                    detail=(
+                        f"hook {hook_name(hook)} for '{kind}' took {seconds:.1f} s and blocked the lab's loop"
+                    ),
                 )
         return event
 
