@@ -54,6 +54,8 @@ REMOTE_NAME = "lab.wslab.test"  # a host name Chromium maps to 127.0.0.1: a "rem
 
 
 def _chp() -> str | None:
+    if shutil.which("node") is None:  # configurable-http-proxy is a node program
+        return None
     local = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     return str(local) if local.exists() else shutil.which("configurable-http-proxy")
 
@@ -68,7 +70,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 NO_HUB = (
     "jupyterhub is not installed (pip install -e '.[test]')"
     if importlib.util.find_spec("jupyterhub") is None
-    else "configurable-http-proxy is not installed (npm ci, from package.json)"
+    else "node or configurable-http-proxy is not installed (apt-get install npm; npm ci, from package.json)"
     if CHP is None
     else ""
 )
