@@ -167,7 +167,6 @@ class RedisBus(Subscribers):
         self._lab.in_flight += sum(1 for bus in self._lab.buses if bus.prefix == self.prefix and bus._client)
         await self._client.publish(f"{self.prefix}:{topic}", message.to_json())
 
-
     # --- servers and presence ----------------------------------------------------------------
 
     def attach(self, server: Server) -> None:

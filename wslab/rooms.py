@@ -156,7 +156,6 @@ class LocalBus(Subscribers):
         for callback in list(self._subscribers):
             await callback(topic, message)
 
-
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.servers)
         return f"<LocalBus {self.name!r} linking [{names}], {self.published} published>"
