@@ -6,18 +6,36 @@ only report the missing program as a difference. tests/run-all.sh installs both 
 
 from __future__ import annotations
 
+import functools
 import shutil
+from collections.abc import Callable
 
 import pytest
 
-NEEDS: dict[str, tuple[str, str]] = {
-    "11-node-ws-interop.ipynb": ("node", "Node.js is not installed (and `npm ci` installs ws)"),
-    "12-scaling-out.ipynb": ("redis-server", "redis-server is not installed (apt-get install redis-server)"),
+
+@functools.cache
+def _missing_node() -> str | None:
+    import wslab.node
+
+    return None if wslab.node.available() else wslab.node.why_unavailable()
+
+
+@functools.cache
+def _missing_redis() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (apt-get install redis-server)"
+    return None
+
+
+NEEDS: dict[str, Callable[[], str | None]] = {
+    "11-node-ws-interop.ipynb": _missing_node,
+    "12-scaling-out.ipynb": _missing_redis,
 }
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        need = NEEDS.get(item.path.name)
-        if need is not None and shutil.which(need[0]) is None:
-            item.add_marker(pytest.mark.skip(reason=need[1]))
+        check = NEEDS.get(item.path.name)
+        why = check() if check is not None else None
+        if why is not None:
+            item.add_marker(pytest.mark.skip(reason=why))

@@ -19,6 +19,7 @@ from .recorder import LogicalClock, Recorder, WallClock
 from .validation import Invalid, RateLimit, json_message
 
 if TYPE_CHECKING:
+    from .browser import Browser
     from .client import Client
     from .lab import Lab
     from .rooms import Bus, BusMessage, LocalBus, Pool
@@ -31,6 +32,7 @@ __all__ = [
     "KINDS",
     "SERVER_EVENTS",
     "TRANSITIONS",
+    "Browser",
     "Bus",
     "BusMessage",
     "Client",
@@ -82,6 +84,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".server"}
 _LAZY.update(dict.fromkeys(("Wire", "HeldFrame"), ".wire"))
+_LAZY["Browser"] = ".browser"
 _LAZY.update(dict.fromkeys(("Bus", "BusMessage", "LocalBus", "Pool"), ".rooms"))
 _LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
 
