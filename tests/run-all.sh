@@ -43,10 +43,10 @@ else
   done
 fi
 if [ -n "$py313" ]; then
-  echo "== Python 3.13 found at $py313: running the unit tests on it"
+  echo "== Python 3.13 found at $py313: running the unit tests on it (not the slow load, browser and hub ones)"
   "$py313" -m venv .venv313
   .venv313/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
-  .venv313/bin/python -m pytest -q tests -x
+  .venv313/bin/python -m pytest -q tests -x -m "not slow and not browser and not hub"
 else
   echo "== Python 3.13 not found: skipped the unit tests on 3.13"
 fi

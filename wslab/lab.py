@@ -81,6 +81,7 @@ class Lab:
         self._pairs: dict[str, Pair] = {}
         self._expected: dict[tuple[str, int], tuple[str, str]] = {}
         self._conn_count = 0
+        self._next_number: dict[str, int] = {}
         self._activity: asyncio.Event | None = None
         self._closed = False
         with _LIVE_LOCK:
@@ -412,10 +413,11 @@ class Lab:
             return wanted
         if base not in taken:
             return base
-        used = set(taken)  # a set: churning through thousands of clients stays linear
-        n = 2
+        used = set(taken)  # a set, and numbering goes on from the last one: churn stays linear
+        n = self._next_number.get(base, 2)
         while f"{base}{n}" in used:
             n += 1
+        self._next_number[base] = n + 1
         return f"{base}{n}"
 
     def _expect(self, conn: str, local: Any, client: str, server: str | None) -> None:
