@@ -187,3 +187,10 @@ def test_a_close_the_page_started_but_reported_late_is_drawn_in_protocol_order(l
         "server --> browser: Close 4000 private use by applications 'fini' (reply)",
         "[browser] ■ closed 4000 'fini' · by browser",
     ]
+
+
+def test_the_open_event_says_which_route_the_page_took(lab: wslab.Lab) -> None:
+    browser = lab.browser(lab.serve())
+    page_says(browser, ev="open", via="proxy")
+    opened = lab.events.filter(side="browser", kind="open")[-1]
+    assert opened.detail == "the page's socket is open via the proxy route"

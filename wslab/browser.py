@@ -228,7 +228,9 @@ class Browser:
         size = None if data is None else len(data.encode("utf-8") if isinstance(data, str) else data)
         if ev == "open":
             self.state = "open"
-            self._record("open", detail="the page's socket is open")
+            via = content.get("via")
+            route = f" via the {via} route" if via in ("direct", "proxy") else ""
+            self._record("open", detail=f"the page's socket is open{route}")
         elif ev == "send" and data is not None:
             self._record("send", data=data, size=size)
         elif ev == "message" and data is not None:
