@@ -1,8 +1,8 @@
 """Run every benchmark scenario, interleaved, and print medians, ranges and ratios.
 
-    /tmp/venv/bin/python bench/run.py            # full run (5 repeats), about 4 minutes
-    /tmp/venv/bin/python bench/run.py --quick    # smoke mode for CI (< 30 s), numbers meaningless
-    /tmp/venv/bin/python bench/run.py --only A,E --runs 3 --json out.json
+    .venv/bin/python bench/run.py            # full run (5 repeats), about 4 minutes
+    .venv/bin/python bench/run.py --quick    # smoke mode for CI (< 30 s), numbers meaningless
+    .venv/bin/python bench/run.py --only A,E --runs 3 --json out.json
 
 Each run goes through the variants in a rotated order, so neither side always goes first.
 Every scenario ends with a ``RATIO <letter>`` line: wslab (hooks + recorder on) against plain
