@@ -5,7 +5,7 @@ token, jupyter-server-proxy installed), a wslab server in this process, and time
 time from a plain ``websockets`` client: to ``ws://127.0.0.1:PORT/`` and to
 ``ws://127.0.0.1:LAB/proxy/PORT/`` with ``Authorization: token …`` (what a Python client on a
 remote JupyterLab would do). The page's numbers behind a hub come from
-``WSLAB_HUB_RTT=1 pytest -s -m hub tests/hub``.
+``WSLAB_HUB_RTT=1 pytest -s -m hub tests/browser/test_hub_e2e.py``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Behind JupyterHub, jupyter-server-proxy forwards the learner's request to the kernel's server as
 it came (hub-facts.md): the hub's cookies, an ``Authorization: token …`` header, ``?token=``,
 sometimes ``X-XSRFToken`` or a ``Referer`` quoting a URL with its token. The headers below are
-those a real hub forwarded in tests/hub/test_hub_e2e.py, with credentials added as Python clients
+those a real hub forwarded in tests/browser/test_hub_e2e.py, with credentials added as Python clients
 and other proxies send them.
 """
 

@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,20 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, errors_in, free_port, run_new_cell, wait_idle
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "screenshots" / "e2e"
-CHROMIUM = os.environ.get("WSLAB_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [  # jupyter-facts.md: headless Debian chromium without sandbox, sync or network chatter
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LESSONS = ["01-first-connection.ipynb", "02-lifecycle-diagram.ipynb", "10-the-browser-side.ipynb"]
 
 if not Path(CHROMIUM).exists():
@@ -47,18 +38,12 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class JupyterLab:
     """A ``jupyter lab`` child process serving a temporary copy of the lessons."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.port, self.token = free_port(), secrets.token_hex(16)
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / ".jupyter")}  # no saved workspace
         settings = work / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
         settings.mkdir(parents=True, exist_ok=True)  # every cell in the DOM, not only the visible ones
@@ -137,18 +122,12 @@ def chromium() -> Iterator[Any]:
 
 # --- driving JupyterLab through its own application object (exposed by expose_app_in_browser) ------
 
-_KERNEL_STATUS = (
-    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-    " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
-    " return k ? k.status : 'none'; }"
-)
-
 
 def open_lesson(browser: Any, lab: JupyterLab, name: str) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     workspace = name.split("-")[0]  # one workspace per lesson: JupyterLab reopens nothing else
     page.goto(f"{lab.base}/lab/workspaces/e2e-{workspace}/tree/{name}?token={lab.token}&reset")
-    page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+    page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=40_000)
     return page
 
 
@@ -157,24 +136,6 @@ def dismiss_news(page: Any) -> None:
     news = page.get_by_role("button", name="No")
     if news.count():
         news.first.click()
-
-
-def wait_idle(page: Any, seconds: float = 40, settle: float = 0.6) -> None:
-    """Kernel idle and no cell waiting (``[*]``) for ``settle`` seconds in a row."""
-    deadline = time.monotonic() + seconds
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        waiting = page.evaluate(
-            "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
-        )
-        if page.evaluate(_KERNEL_STATUS) == "idle" and not waiting:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.1)
-    raise TimeoutError("the kernel did not become idle in time")
 
 
 def run(page: Any, command: str, last: int | None = None) -> None:
@@ -189,25 +150,6 @@ def run(page: Any, command: str, last: int | None = None) -> None:
     wait_idle(page)
 
 
-def run_new_cell(page: Any, code: str) -> str:
-    """Append a code cell, run it, and return the text of its output."""
-    page.evaluate(
-        "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
-        " nb.activeCellIndex = nb.widgets.length - 1;"
-        " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
-        " nb.activeCell.model.sharedModel.setSource(code);"
-        " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
-        code,
-    )
-    time.sleep(0.3)
-    wait_idle(page)
-    return str(page.locator(".jp-Cell").last.locator(".jp-OutputArea").inner_text())
-
-
-def errors_in(page: Any) -> int:
-    return int(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count())
-
-
 def shot(page: Any, name: str) -> None:
     dismiss_news(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -220,7 +162,7 @@ def shot(page: Any, name: str) -> None:
 def test_lesson_01_shows_the_event_table_rows_in_the_page(jupyter: JupyterLab, chromium: Any) -> None:
     page = open_lesson(chromium, jupyter, LESSONS[0])
     run(page, "notebook:run-all-cells")
-    assert errors_in(page) == 0
+    assert errors_in(page) == []
     rows = page.locator(".jp-OutputArea-output table tr")
     assert rows.count() >= 14  # the seed exchange alone is 14 events
     text = page.locator(".jp-Notebook").inner_text()
@@ -234,7 +176,7 @@ def test_lesson_01_shows_the_event_table_rows_in_the_page(jupyter: JupyterLab, c
 def test_lesson_02_draws_the_sequence_diagram_as_svg(jupyter: JupyterLab, chromium: Any) -> None:
     page = open_lesson(chromium, jupyter, LESSONS[1])
     run(page, "notebook:run-all-cells")
-    assert errors_in(page) == 0
+    assert errors_in(page) == []
     # lab.diagram() outputs: JupyterLab draws image/svg+xml as <img src="data:image/svg+xml,…">
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-RenderedSVG img').length >= 3", timeout=10_000
@@ -253,7 +195,7 @@ def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, c
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     run(page, "notebook:run-all-above", last=-1)  # everything but the final lab.close()
-    assert errors_in(page) == 0
+    assert errors_in(page) == []
 
     # The page ran the seed's client: open, welcome, Bonjour and its echo, then the exercise's close.
     widget = page.locator(".wslab-browser").first
@@ -327,4 +269,65 @@ def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, c
     # the dying kernel closes its labs (1001), or is cut (1006), or the page drops the widget (1000)
     assert re.search(r'close  code=(1001 reason="lab closing"|1006|1000 reason="widget closed")', closed)
     wait_idle(page)
+    page.close()
+
+
+IDLE_CELL = """
+import threading, time
+import wslab
+
+live = wslab.Lab(clock="logical", name="browser-check")
+live_server = live.serve()
+live_client = live.connect(live_server)
+
+
+def pump(count=8, every=0.4):
+    for i in range(1, count + 1):
+        time.sleep(every)
+        live_server.send(live_client.conn, f"idle tick {i}")
+
+
+threading.Thread(target=pump, daemon=True).start()
+live.show()
+"""
+
+XSS_CELL = """
+from IPython.display import display
+
+live_server.send(live_client.conn, "<img src=x onerror=alert(1)>")
+display(live.to_mermaid(), live.diagram())
+live.show()
+"""
+
+
+def ticks_in_last_output(page: Any) -> int:
+    return int(
+        page.evaluate(
+            "() => { const outs = document.querySelectorAll('.jp-Cell:last-child .jp-OutputArea');"
+            " const html = outs.length ? outs[outs.length - 1].innerHTML : '';"
+            " return html.split('idle tick').length - 1; }"
+        )
+    )
+
+
+def test_live_views_update_while_the_kernel_is_idle_and_show_hostile_text_as_text(
+    jupyter: JupyterLab, chromium: Any
+) -> None:
+    page = open_lesson(chromium, jupyter, LESSONS[1])
+    run_new_cell(page, IDLE_CELL)  # returns at once; a thread keeps the server sending
+    samples = []
+    for _ in range(8):
+        samples.append((page.evaluate(KERNEL_STATUS), ticks_in_last_output(page)))
+        time.sleep(0.5)
+    assert {status for status, _ in samples} == {"idle"}
+    counts = [count for _, count in samples]
+    assert counts[-1] > counts[0], f"no row arrived while the kernel was idle: {samples}"
+    shot(page, "02-updates-while-idle.png")
+
+    run_new_cell(page, XSS_CELL)
+    time.sleep(1)
+    assert page.locator("img[src='x']").count() == 0
+    html = page.locator(".jp-Cell").last.locator(".jp-OutputArea").inner_html()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert errors_in(page) == []
     page.close()

@@ -35,20 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, errors_in, run_new_cell, wait_idle
 
 pytestmark = pytest.mark.hub
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSON = ROOT / "notebooks" / "10-the-browser-side.ipynb"
-CHROMIUM = os.environ.get("WSLAB_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [  # jupyter-facts.md: headless Debian chromium without sandbox, sync or network chatter
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER = "ada"
 REMOTE_NAME = "lab.wslab.test"  # a host name Chromium maps to 127.0.0.1: a "remote" JupyterLab
 
@@ -351,30 +343,6 @@ def lab_without_proxy(tmp_path: Path) -> Iterator[Lab]:
 
 # --- driving JupyterLab through its own application object (expose_app_in_browser) -----------------
 
-_KERNEL_STATUS = (
-    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-    " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
-    " return k ? k.status : 'none'; }"
-)
-
-
-def wait_idle(page: Any, seconds: float = 30, settle: float = 0.5) -> None:
-    """Kernel idle and no cell waiting (``[*]``) for ``settle`` seconds in a row."""
-    deadline = time.monotonic() + seconds
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        waiting = page.evaluate(
-            "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
-        )
-        if page.evaluate(_KERNEL_STATUS) == "idle" and not waiting:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.1)
-    raise TimeoutError("the kernel did not become idle in time")
-
 
 def run_all_but_last(page: Any) -> None:
     """Run every cell but the last one (the lesson's ``lab.close()``)."""
@@ -387,21 +355,6 @@ def run_all_but_last(page: Any) -> None:
     wait_idle(page)
 
 
-def run_new_cell(page: Any, code: str) -> str:
-    """Append a code cell, run it, and return the text of its output."""
-    page.evaluate(
-        "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
-        " nb.activeCellIndex = nb.widgets.length - 1;"
-        " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
-        " nb.activeCell.model.sharedModel.setSource(code);"
-        " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
-        code,
-    )
-    time.sleep(0.3)
-    wait_idle(page)
-    return str(page.locator(".jp-Cell").last.locator(".jp-OutputArea").inner_text())
-
-
 def wait_for_log(page: Any, words: str, seconds: float = 15) -> str:
     """The last browser widget's log, once it holds ``words``."""
     page.wait_for_function(
@@ -411,11 +364,6 @@ def wait_for_log(page: Any, words: str, seconds: float = 15) -> str:
         timeout=seconds * 1000,
     )
     return str(page.locator(".wslab-browser-log").last.inner_text())
-
-
-def errors_in(page: Any) -> list[str]:
-    found = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    return [str(found.nth(i).inner_text()) for i in range(found.count())]
 
 
 _REPORT = """
@@ -468,7 +416,7 @@ def test_a_learner_on_a_hub_runs_the_browser_lesson_through_the_proxy(hub: Hub, 
         lesson = f"/user/{USER}/lab/tree/{hub.notebook}"
         page.goto(f"{hub.url}/hub/spawn/{USER}?next={lesson}", timeout=40_000)
         page.wait_for_url(f"**{lesson}", timeout=40_000)
-        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+        page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=40_000)
         run_all_but_last(page)
         assert errors_in(page) == []
         log = wait_for_log(page, "close  code=")
@@ -492,7 +440,7 @@ def test_a_remote_jupyterlab_page_goes_through_its_proxy(remote_lab: Lab, chromi
             f"{base}/lab/workspaces/remote/tree/{remote_lab.notebook}?token={remote_lab.token}",
             timeout=30_000,
         )
-        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+        page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=40_000)
         run_all_but_last(page)
         assert errors_in(page) == []
         log = wait_for_log(page, "close  code=")
@@ -514,7 +462,7 @@ def test_a_page_whose_direct_route_fails_falls_back_to_the_proxy(remote_lab: Lab
             f"?token={remote_lab.token}",
             timeout=30_000,
         )
-        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+        page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=40_000)
         run_all_but_last(page)
         assert errors_in(page) == []
         log = wait_for_log(page, "Serveur a reçu : Bonjour serveur!")
@@ -537,7 +485,7 @@ def test_a_page_says_what_to_install_when_the_notebook_server_has_no_proxy(
         page.goto(
             f"{base}/lab/workspaces/bare/tree/fallback.ipynb?token={lab_without_proxy.token}", timeout=30_000
         )
-        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=40_000)
+        page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=40_000)
         run_all_but_last(page)
         log = wait_for_log(page, "install jupyter-server-proxy")
         assert "(404)" in log

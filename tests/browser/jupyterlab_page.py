@@ -1,0 +1,72 @@
+"""Driving JupyterLab in headless Chromium, shared by the real-browser tests.
+
+Chromium is Debian's (never a Playwright download); JupyterLab is driven through its own
+application object, which ``--LabApp.expose_app_in_browser=True`` puts on ``window.jupyterapp``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+CHROMIUM = os.environ.get("WSLAB_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [  # jupyter-facts.md: headless Debian chromium without sandbox, sync or network chatter
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+KERNEL_STATUS = (
+    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+    " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+    " return k ? k.status : 'none'; }"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_idle(page: Any, seconds: float = 40, settle: float = 0.6) -> None:
+    """Kernel idle and no cell waiting (``[*]``) for ``settle`` seconds in a row."""
+    deadline = time.monotonic() + seconds
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        waiting = page.evaluate(
+            "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
+        )
+        if page.evaluate(KERNEL_STATUS) == "idle" and not waiting:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    raise TimeoutError("the kernel did not become idle in time")
+
+
+def run_new_cell(page: Any, code: str) -> str:
+    """Append a code cell, run it, and return the text of its output."""
+    page.evaluate(
+        "(code) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = nb.widgets.length - 1;"
+        " return window.jupyterapp.commands.execute('notebook:insert-cell-below').then(() => {"
+        " nb.activeCell.model.sharedModel.setSource(code);"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }); }",
+        code,
+    )
+    time.sleep(0.3)  # the execute request must be on its way before polling for idle
+    wait_idle(page)
+    return str(page.locator(".jp-Cell").last.locator(".jp-OutputArea").inner_text())
+
+
+def errors_in(page: Any) -> list[str]:
+    """The text of every stderr output on the page (a traceback, a warning)."""
+    found = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    return [str(found.nth(i).inner_text()) for i in range(found.count())]
