@@ -238,9 +238,11 @@ class Recorder:
         with self._lock:
             if not self._events or self._events[-1].seq <= seq:
                 return []
-            first = self._events[0].seq
-            start = max(0, seq - first + 1)
-            return list(itertools.islice(self._events, start, None))
+            newer = min(len(self._events), self._events[-1].seq - seq)
+            # from the right end: a view asking for 10 new events never walks 100,000 old ones
+            found = list(itertools.islice(reversed(self._events), newer))
+        found.reverse()
+        return found
 
     def clear(self) -> None:
         """Forget the kept events (numbering goes on, so nothing is ever renumbered)."""
