@@ -96,3 +96,40 @@ def test_recording_from_many_threads_loses_nothing():
     for t in threads:
         t.join()
     assert [e.seq for e in recorder.snapshot()] == list(range(1, 2001))
+
+
+def test_the_hot_path_note_makes_the_same_events_as_record():
+    """``_note`` (the server's per-message path) numbers, drops, publishes like ``record``."""
+    slow, fast = Recorder(capacity=3, clock=LogicalClock()), Recorder(capacity=3, clock=LogicalClock())
+    seen: list[object] = []
+    fast.subscribe(seen.append)
+    for i in range(5):
+        fields = {
+            "side": "server",
+            "kind": "message",
+            "endpoint": "s",
+            "conn": "c1",
+            "peer": "p",
+            "data": f"m{i}",
+        }
+        slow.record(**fields, size=2)
+        fast._note("server", "message", "s", "c1", "p", f"m{i}", 2)
+    assert list(fast.snapshot()) == list(slow.snapshot())
+    assert repr(fast.snapshot()[-1]) == repr(slow.snapshot()[-1])
+    assert fast.dropped == slow.dropped == 2 and fast.total == 5
+    assert [e.seq for e in seen] == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+
+
+def test_note_from_many_threads_keeps_seq_contiguous():
+    recorder = Recorder(clock=LogicalClock())
+
+    def note_n() -> None:
+        for i in range(500):
+            recorder._note("client", "send", "client", None, None, str(i), 1)
+
+    threads = [threading.Thread(target=note_n) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [e.seq for e in recorder.snapshot()] == list(range(1, 2001))

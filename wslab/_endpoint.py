@@ -52,8 +52,13 @@ class Endpoint:
     async def _emit(self, kind: Kind, **fields: Any) -> Event:
         """Record an event, then run its hooks; a failing hook becomes an ``error`` event."""
         event = self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
-        if kind not in self.hooks:  # the hot path: no hook for this kind, nothing to await
-            return event
+        if kind in self.hooks:  # the hot path: no hook for this kind, nothing to await
+            await self._run_hooks(event)
+        return event
+
+    async def _run_hooks(self, event: Event) -> None:
+        """Run ``event.kind``'s hooks: a failing one becomes an ``error`` event, a slow one a ``note``."""
+        kind = event.kind
         for hook, exc, seconds in await self.hooks.run(event):
             if exc is not None:
                 name = hook_name(hook)
@@ -85,7 +90,6 @@ class Endpoint:
                         f"hook {hook_name(hook)} for '{kind}' took {seconds:.1f} s and blocked the lab's loop"
                     ),
                 )
-        return event
 
 
 class OnWire(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._redact import redact_headers, redact_text
 from .eventlog import EventLog
-from .events import Event
+from .events import Event, Kind, Side
 
 __all__ = ["Clock", "LogicalClock", "Recorder", "Subscriber", "WallClock", "clock_unit"]
 
@@ -117,6 +117,51 @@ def _event_maker() -> Callable[..., Event]:
 _make_event = _event_maker()
 
 
+def _fast_data_event(
+    seq: int, time: int, side: Any, kind: Any, endpoint: str, conn: Any, peer: Any, data: Any, size: Any
+) -> Event:
+    """:func:`_fast_event` for the per-message events (``message``, ``send``), positionally."""
+    e = _new(Event)
+    s = _set
+    s[0](e, seq)
+    s[1](e, time)
+    s[2](e, side)
+    s[3](e, kind)
+    s[4](e, endpoint)
+    s[5](e, conn)
+    s[6](e, peer)
+    s[7](e, data)
+    s[8](e, size)
+    s[9](e, None)
+    s[10](e, None)
+    s[11](e, None)
+    s[12](e, None)
+    s[13](e, None)
+    s[14](e, None)
+    s[15](e, None)
+    s[16](e, None)
+    return e
+
+
+def _slow_data_event(
+    seq: int, time: int, side: Any, kind: Any, endpoint: str, conn: Any, peer: Any, data: Any, size: Any
+) -> Event:
+    return _make_event(
+        seq=seq,
+        time=time,
+        side=side,
+        kind=kind,
+        endpoint=endpoint,
+        conn=conn,
+        peer=peer,
+        data=data,
+        size=size,
+    )
+
+
+_make_data_event = _fast_data_event if _make_event is _fast_event else _slow_data_event
+
+
 def clock_unit(clock: Clock) -> str:
     """``"tick"`` for a logical clock, ``"µs"`` otherwise."""
     return str(getattr(clock, "unit", "µs"))
@@ -206,13 +251,44 @@ class Recorder:
                 self._dropped += 1
             self._events.append(event)
             subscribers = self._subscribers
+        if subscribers:
+            self._publish(subscribers, event)
+        return event
+
+    def _note(
+        self,
+        side: Side,
+        kind: Kind,
+        endpoint: str,
+        conn: str | None,
+        peer: str | None,
+        data: Any,
+        size: int | None,
+    ) -> Event:
+        """``record(side=…, kind=…, endpoint=…, conn=…, peer=…, data=…, size=…)``, for the hot path.
+
+        The same event, numbered and published the same way, without the keyword dicts; it takes
+        no headers, detail or error, so there is nothing to redact.
+        """
+        with self._lock:
+            self._seq = seq = self._seq + 1
+            event = _make_data_event(seq, self.clock(), side, kind, endpoint, conn, peer, data, size)
+            events = self._events
+            if len(events) == self.capacity:
+                self._dropped += 1
+            events.append(event)
+            subscribers = self._subscribers
+        if subscribers:
+            self._publish(subscribers, event)
+        return event
+
+    def _publish(self, subscribers: tuple[Subscriber, ...], event: Event) -> None:
         for subscriber in subscribers:
             try:
                 subscriber(event)
             except Exception as exc:  # a broken view must never break recording
                 self.subscriber_errors += 1
                 self.last_subscriber_error = exc
-        return event
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber`` with every new event; returns a function that unsubscribes."""

@@ -503,7 +503,11 @@ class Server(RoomsMixin, Endpoint):
             size = payload_size(message)
             peer.messages_in += 1
             peer.bytes_in += size
-            await self._emit("message", conn=peer.id, peer=peer.name, data=message, size=size)
+            event = self._lab.recorder._note(
+                "server", "message", self.name, peer.id, peer.name, message, size
+            )
+            if "message" in self.hooks:
+                await self._run_hooks(event)
             reply = await self._reply_to(peer, message)
             if reply is not None:
                 await self._send(peer, reply)
@@ -552,7 +556,9 @@ class Server(RoomsMixin, Endpoint):
             raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}")
         size = payload_size(data)
         pair = self._lab._pairs.get(peer.id)
-        await self._emit("send", conn=peer.id, peer=peer.name, data=data, size=size)
+        event = self._lab.recorder._note("server", "send", self.name, peer.id, peer.name, data, size)
+        if "send" in self.hooks:
+            await self._run_hooks(event)
         if pair is not None:
             pair.s2c_sent += 1
         peer.messages_out += 1
