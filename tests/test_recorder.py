@@ -133,3 +133,74 @@ def test_note_from_many_threads_keeps_seq_contiguous():
     for t in threads:
         t.join()
     assert [e.seq for e in recorder.snapshot()] == list(range(1, 2001))
+
+
+def _jot_and_record(capacity: int, n: int) -> tuple[Recorder, Recorder]:
+    lazy, eager = (
+        Recorder(capacity=capacity, clock=LogicalClock()),
+        Recorder(capacity=capacity, clock=LogicalClock()),
+    )
+    for i in range(n):
+        lazy._jot("server", "send", "s", "c1", "p", f"m{i}", 2)
+        eager.record(side="server", kind="send", endpoint="s", conn="c1", peer="p", data=f"m{i}", size=2)
+        if i % 3 == 0:  # an event with headers, recorded the usual way, between the lazy ones
+            lazy.record(side="server", kind="upgrade", endpoint="s", headers=(("Cookie", "x"),))
+            eager.record(side="server", kind="upgrade", endpoint="s", headers=(("Cookie", "x"),))
+    return lazy, eager
+
+
+def test_jotted_events_read_back_as_the_same_events():
+    """``_jot`` keeps a tuple until the ring is read: what a reader gets is what ``record`` made."""
+    lazy, eager = _jot_and_record(capacity=100, n=20)
+    assert lazy.since(20) == eager.since(20)
+    assert [repr(e) for e in lazy.snapshot()] == [repr(e) for e in eager.snapshot()]
+    assert lazy.snapshot() == eager.snapshot() and lazy.total == eager.total == 27
+    assert lazy.since(26) == eager.since(26) and len(lazy.since(26)) == 1
+    assert lazy.since(27) == []
+
+
+def test_jotted_events_keep_drops_clear_and_numbering():
+    lazy, eager = _jot_and_record(capacity=5, n=30)
+    assert lazy.dropped == eager.dropped == 35 and len(lazy) == 5
+    assert lazy.snapshot() == eager.snapshot()
+    lazy._jot("client", "message", "c", None, None, "x", 1)
+    lazy.clear()
+    lazy._jot("client", "message", "c", None, None, "y", 1)
+    assert lazy.cleared == 5 and lazy.dropped == 36 and [e.seq for e in lazy.snapshot()] == [42]
+
+
+def test_jot_publishes_an_event_when_someone_subscribed():
+    recorder = Recorder(clock=LogicalClock())
+    seen: list[object] = []
+    recorder.subscribe(seen.append)
+    recorder._jot("server", "message", "s", "c1", "p", "hi", 2)
+    assert seen == list(recorder.snapshot()) and seen[0].data == "hi"  # type: ignore[attr-defined]
+
+
+def test_jot_from_many_threads_while_a_reader_follows():
+    recorder = Recorder(clock=LogicalClock())
+    got: list[int] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        last = 0
+        while not done.is_set() or recorder.total > last:
+            for event in recorder.since(last):
+                got.append(event.seq)
+                last = event.seq
+
+    def jot_n() -> None:
+        for i in range(500):
+            recorder._jot("client", "send", "client", None, None, str(i), 1)
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    threads = [threading.Thread(target=jot_n) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    reader.join()
+    assert got == list(range(1, 2001))
+    assert [e.seq for e in recorder.snapshot()] == list(range(1, 2001))

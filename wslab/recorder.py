@@ -211,6 +211,8 @@ class Recorder:
         self.capacity = capacity
         self.clock: Clock = clock if clock is not None else WallClock()
         self._events: deque[Event] = deque(maxlen=capacity)
+        # _jot() may keep its newest events as compact tuples; every event up to this seq is an Event
+        self._thawed = 0
         self._lock = threading.RLock()
         self._seq = 0
         self._dropped = 0
@@ -282,6 +284,42 @@ class Recorder:
             self._publish(subscribers, event)
         return event
 
+    def _jot(
+        self,
+        side: Side,
+        kind: Kind,
+        endpoint: str,
+        conn: str | None,
+        peer: str | None,
+        data: Any,
+        size: int | None,
+    ) -> None:
+        """:meth:`_note` when nobody needs the event now (no hook for its kind, no subscriber).
+
+        The ring keeps a tuple of its fields; :meth:`_thaw` turns it into the same :class:`Event`
+        when someone reads the ring (``snapshot``, ``since``). Numbering, drops and times are
+        decided here, as for any event.
+        """
+        if self._subscribers:
+            self._note(side, kind, endpoint, conn, peer, data, size)
+            return
+        with self._lock:
+            self._seq = seq = self._seq + 1
+            events = self._events
+            if len(events) == self.capacity:
+                self._dropped += 1
+            events.append((seq, self.clock(), side, kind, endpoint, conn, peer, data, size))  # type: ignore[arg-type]
+
+    def _thaw(self) -> None:
+        """Make Events of the tuples :meth:`_jot` left at the ring's newest end (hold the lock)."""
+        events = self._events
+        count = min(len(events), self._seq - self._thawed)
+        self._thawed = self._seq
+        if count:
+            tail: list[Any] = [events.pop() for _ in range(count)]
+            tail.reverse()
+            events.extend(_make_data_event(*item) if type(item) is tuple else item for item in tail)
+
     def _publish(self, subscribers: tuple[Subscriber, ...], event: Event) -> None:
         for subscriber in subscribers:
             try:
@@ -307,11 +345,15 @@ class Recorder:
     def snapshot(self) -> EventLog:
         """The kept events as an immutable :class:`EventLog`."""
         with self._lock:
+            if self._thawed != self._seq:
+                self._thaw()
             return EventLog(tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock))
 
     def since(self, seq: int) -> list[Event]:
         """Events with a sequence number above ``seq`` that are still kept (for incremental views)."""
         with self._lock:
+            if self._thawed != self._seq:
+                self._thaw()
             if not self._events or self._events[-1].seq <= seq:
                 return []
             newer = min(len(self._events), self._events[-1].seq - seq)
@@ -325,3 +367,4 @@ class Recorder:
         with self._lock:
             self.cleared += len(self._events)
             self._events.clear()
+            self._thawed = self._seq
