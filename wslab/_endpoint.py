@@ -49,6 +49,17 @@ class Endpoint:
     def _record(self, kind: Kind, **fields: Any) -> Event:
         return self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
 
+    def _data(self, kind: Kind, conn: str | None, peer: str | None, data: Any, size: int) -> Event | None:
+        """Record a ``message`` or ``send`` (the per-message path): no keyword dicts, no coroutine.
+
+        Returns the :class:`Event` when hooks for ``kind`` must see it (``await self._run_hooks``);
+        otherwise None, and the recorder keeps it compact until someone reads it.
+        """
+        if kind in self.hooks:
+            return self._lab.recorder._note(self.side, kind, self.name, conn, peer, data, size)
+        self._lab.recorder._jot(self.side, kind, self.name, conn, peer, data, size)
+        return None
+
     async def _emit(self, kind: Kind, **fields: Any) -> Event:
         """Record an event, then run its hooks; a failing hook becomes an ``error`` event."""
         event = self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)

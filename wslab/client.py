@@ -256,9 +256,9 @@ class Client(Endpoint):
         try:
             async for message in ws:
                 self.inbox.append(message)
-                await self._emit(
-                    "message", conn=conn, peer=self.peer_name, data=message, size=payload_size(message)
-                )
+                event = self._data("message", conn, self.peer_name, message, payload_size(message))
+                if event is not None:
+                    await self._run_hooks(event)
                 if pair is not None:
                     pair.s2c_received += 1
                 self._arrived.set()
@@ -360,10 +360,19 @@ class Client(Endpoint):
     async def _send_now(self, data: Payload, text: bool | None = None) -> None:
         ws = self._require_open()
         pair = self._lab._pairs.get(self.conn or "")
-        as_text = "sent as a text frame" if text and isinstance(data, bytes) else None
-        await self._emit(
-            "send", conn=self.conn, peer=self.peer_name, data=data, size=payload_size(data), detail=as_text
-        )
+        if text and isinstance(data, bytes):
+            await self._emit(
+                "send",
+                conn=self.conn,
+                peer=self.peer_name,
+                data=data,
+                size=payload_size(data),
+                detail="sent as a text frame",
+            )
+        else:
+            event = self._data("send", self.conn, self.peer_name, data, payload_size(data))
+            if event is not None:
+                await self._run_hooks(event)
         if pair is not None:
             pair.c2s_sent += 1
         try:

@@ -503,13 +503,9 @@ class Server(RoomsMixin, Endpoint):
             size = payload_size(message)
             peer.messages_in += 1
             peer.bytes_in += size
-            if "message" in self.hooks:
-                event = self._lab.recorder._note(
-                    "server", "message", self.name, peer.id, peer.name, message, size
-                )
+            event = self._data("message", peer.id, peer.name, message, size)
+            if event is not None:
                 await self._run_hooks(event)
-            else:  # nobody needs the Event now: the ring makes it when it is read
-                self._lab.recorder._jot("server", "message", self.name, peer.id, peer.name, message, size)
             reply = await self._reply_to(peer, message)
             if reply is not None:
                 await self._send(peer, reply)
@@ -558,11 +554,9 @@ class Server(RoomsMixin, Endpoint):
             raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}")
         size = payload_size(data)
         pair = self._lab._pairs.get(peer.id)
-        if "send" in self.hooks:
-            event = self._lab.recorder._note("server", "send", self.name, peer.id, peer.name, data, size)
+        event = self._data("send", peer.id, peer.name, data, size)
+        if event is not None:
             await self._run_hooks(event)
-        else:
-            self._lab.recorder._jot("server", "send", self.name, peer.id, peer.name, data, size)
         if pair is not None:
             pair.s2c_sent += 1
         peer.messages_out += 1
