@@ -204,3 +204,13 @@ def test_jot_from_many_threads_while_a_reader_follows():
     reader.join()
     assert got == list(range(1, 2001))
     assert [e.seq for e in recorder.snapshot()] == list(range(1, 2001))
+
+
+def test_a_ring_of_only_real_events_is_never_rebuilt_by_readers():
+    recorder = Recorder(clock=LogicalClock())
+    record_n(recorder, 3)
+    recorder._note("server", "send", "s", "c1", "p", "x", 1)
+    assert recorder._thawed == recorder.total == 4  # since() and snapshot() have nothing to thaw
+    recorder._jot("server", "send", "s", "c1", "p", "y", 1)
+    assert recorder._thawed == 4
+    assert [e.data for e in recorder.since(3)] == ["x", "y"] and recorder._thawed == 5

@@ -249,6 +249,8 @@ class Recorder:
         with self._lock:
             self._seq += 1
             event = _make_event(seq=self._seq, time=self.clock(), **fields)
+            if self._thawed == self._seq - 1:  # nothing for _thaw to do: readers skip it
+                self._thawed = self._seq
             if len(self._events) == self.capacity:
                 self._dropped += 1
             self._events.append(event)
@@ -275,6 +277,8 @@ class Recorder:
         with self._lock:
             self._seq = seq = self._seq + 1
             event = _make_data_event(seq, self.clock(), side, kind, endpoint, conn, peer, data, size)
+            if self._thawed == seq - 1:
+                self._thawed = seq
             events = self._events
             if len(events) == self.capacity:
                 self._dropped += 1
@@ -300,15 +304,21 @@ class Recorder:
         when someone reads the ring (``snapshot``, ``since``). Numbering, drops and times are
         decided here, as for any event.
         """
-        if self._subscribers:
-            self._note(side, kind, endpoint, conn, peer, data, size)
-            return
         with self._lock:
             self._seq = seq = self._seq + 1
             events = self._events
             if len(events) == self.capacity:
                 self._dropped += 1
-            events.append((seq, self.clock(), side, kind, endpoint, conn, peer, data, size))  # type: ignore[arg-type]
+            subscribers = self._subscribers
+            if not subscribers:
+                events.append((seq, self.clock(), side, kind, endpoint, conn, peer, data, size))  # type: ignore[arg-type]
+                return
+            # someone follows every event (decided under the lock, as record() does): make it now
+            event = _make_data_event(seq, self.clock(), side, kind, endpoint, conn, peer, data, size)
+            events.append(event)
+            if self._thawed == seq - 1:
+                self._thawed = seq
+        self._publish(subscribers, event)
 
     def _thaw(self) -> None:
         """Make Events of the tuples :meth:`_jot` left at the ring's newest end (hold the lock)."""
