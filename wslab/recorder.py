@@ -50,7 +50,6 @@ _set = tuple(getattr(Event, name).__set__ for name in _EVENT_FIELDS if hasattr(E
 
 
 def _fast_event(
-    *,
     seq: int,
     time: int,
     side: Any,
@@ -117,32 +116,6 @@ def _event_maker() -> Callable[..., Event]:
 _make_event = _event_maker()
 
 
-def _fast_data_event(
-    seq: int, time: int, side: Any, kind: Any, endpoint: str, conn: Any, peer: Any, data: Any, size: Any
-) -> Event:
-    """:func:`_fast_event` for the per-message events (``message``, ``send``), positionally."""
-    e = _new(Event)
-    s = _set
-    s[0](e, seq)
-    s[1](e, time)
-    s[2](e, side)
-    s[3](e, kind)
-    s[4](e, endpoint)
-    s[5](e, conn)
-    s[6](e, peer)
-    s[7](e, data)
-    s[8](e, size)
-    s[9](e, None)
-    s[10](e, None)
-    s[11](e, None)
-    s[12](e, None)
-    s[13](e, None)
-    s[14](e, None)
-    s[15](e, None)
-    s[16](e, None)
-    return e
-
-
 def _slow_data_event(
     seq: int, time: int, side: Any, kind: Any, endpoint: str, conn: Any, peer: Any, data: Any, size: Any
 ) -> Event:
@@ -159,7 +132,8 @@ def _slow_data_event(
     )
 
 
-_make_data_event = _fast_data_event if _make_event is _fast_event else _slow_data_event
+# the per-message events (``message``, ``send``) pass their nine fields positionally
+_make_data_event = _fast_event if _make_event is _fast_event else _slow_data_event
 
 
 def clock_unit(clock: Clock) -> str:
