@@ -218,12 +218,22 @@ class _Live:
         if self._feed is not None:
             self._feed.close()
 
+    def _close_parts(self) -> None:
+        """Close the widgets this view is made of (none by default)."""
 
-def _bundle(view: Any, include: Any, exclude: Any, text: str) -> dict[str, Any]:
-    data: dict[str, Any] = widgets.DOMWidget._repr_mimebundle_(view, include=include, exclude=exclude)
-    if data:
-        data["text/plain"] = text
-    return data
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        self.refresh()  # what is displayed, widget and plain text alike, is up to date
+        data: dict[str, Any] = widgets.DOMWidget._repr_mimebundle_(self, include=include, exclude=exclude)
+        if data:
+            data["text/plain"] = repr(self)
+        return data
+
+    def close(self) -> None:
+        """Stop following the recorder and close the widget, its parts, and their layout and style."""
+        self._stop()
+        self._close_parts()
+        _close_own(self)
+        super().close()  # type: ignore[misc]
 
 
 def _close_all(widget: Any) -> None:
@@ -402,17 +412,9 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         more = f"\n({self._hidden} older rows hidden)" if self._hidden else ""
         return f"{head}{more}\n{table}"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.refresh()
-        return _bundle(self, include, exclude, repr(self))
-
-    def close(self) -> None:
-        """Stop following the recorder and close every widget of the table."""
-        self._stop()
+    def _close_parts(self) -> None:
         for child in list(self.children):
             _close_all(child)
-        _close_own(self)
-        super().close()
 
 
 # --- the diagram ------------------------------------------------------------------------------------
@@ -479,16 +481,6 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
             time_unit=self.time_unit,
             hidden=self._seen - len(self._window),
         )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.refresh()
-        return _bundle(self, include, exclude, repr(self))
-
-    def close(self) -> None:
-        """Stop following the recorder and close the widget."""
-        self._stop()
-        _close_own(self)
-        super().close()
 
 
 # --- the connection panel --------------------------------------------------------------------------
@@ -628,16 +620,6 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
             lines.append("(no connections yet)")
         return f"ConnectionPanel: {title}\n" + "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.refresh()
-        return _bundle(self, include, exclude, repr(self))
-
-    def close(self) -> None:
-        """Stop following the recorder and close the widget."""
-        self._stop()
-        _close_own(self)
-        super().close()
-
 
 # --- all of it together -------------------------------------------------------------------------------
 
@@ -678,18 +660,10 @@ class LabView(_Live, widgets.VBox):  # type: ignore[misc]
     def __repr__(self) -> str:
         return "\n\n".join(repr(part) for part in self.parts)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        self.refresh()
-        return _bundle(self, include, exclude, repr(self))
-
-    def close(self) -> None:
-        """Stop following the recorder and close every widget inside."""
-        self._stop()
+    def _close_parts(self) -> None:
         self.panel.close()
         self.diagram.close()
         self.table.close()
-        _close_own(self)
-        super().close()
 
 
 def show(source: Source, *, detail: Detail = "messages") -> LabView:
