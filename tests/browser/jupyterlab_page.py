@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from typing import Any
 
@@ -25,6 +26,25 @@ KERNEL_STATUS = (
     " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
     " return k ? k.status : 'none'; }"
 )
+
+
+def lab_command(port: int, token: str, root: object, *extra: str) -> list[str]:
+    """``jupyter lab`` on loopback with a token, driveable from the page, without news or a browser."""
+    return [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--allow-root",
+        *extra,
+    ]
 
 
 def free_port() -> int:

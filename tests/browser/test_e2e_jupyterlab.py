@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, errors_in, free_port, run_new_cell, wait_idle
+from jupyterlab_page import (
+    CHROMIUM,
+    FLAGS,
+    KERNEL_STATUS,
+    errors_in,
+    free_port,
+    lab_command,
+    run_new_cell,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -50,20 +58,7 @@ class JupyterLab:
         (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
         self.log = open(work / "jupyter.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "lab",
-                "--no-browser",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={work}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabApp.news_url=",
-                "--allow-root",
-            ],
+            lab_command(self.port, self.token, work),
             cwd=work,
             env=env,
             stdin=subprocess.DEVNULL,

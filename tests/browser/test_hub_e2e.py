@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, errors_in, run_new_cell, wait_idle
+from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, errors_in, lab_command, run_new_cell, wait_idle
 
 pytestmark = pytest.mark.hub
 
@@ -268,21 +268,8 @@ class Lab:
         self.log = work / "lab.log"
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jupyter",
-                    "lab",
-                    "--no-browser",
-                    f"--port={self.port}",
-                    "--ip=127.0.0.1",
-                    f"--IdentityProvider.token={self.token}",
-                    f"--ServerApp.root_dir={work / 'home'}",
-                    "--ServerApp.allow_remote_access=True",  # its Host is REMOTE_NAME, not localhost
-                    "--LabApp.expose_app_in_browser=True",
-                    "--LabApp.news_url=",
-                    "--allow-root",
-                ],
+                # its Host is REMOTE_NAME, not localhost: remote access allowed
+                lab_command(self.port, self.token, work / "home", "--ServerApp.allow_remote_access=True"),
                 cwd=work,
                 env={**_env(), "JUPYTER_CONFIG_DIR": str(work / "jupyter")},
                 stdin=subprocess.DEVNULL,
