@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from .describe import describe
+from .describe import describe, one_line
 from .events import Event, Kind, Side
 from .lifecycle import explain_close_code
 
@@ -41,16 +41,6 @@ KIND_ICONS: dict[str, str] = {
     "frame": "▭",
     "note": "✎",
 }
-
-
-def _one_line(text: str) -> str:
-    """A cell on one line: a peer's newline (or U+2028, NEL, ESC…) must not forge a table row."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
-        for ch in text
-    )
 
 
 def format_time(time: int, unit: str) -> str:
@@ -159,11 +149,11 @@ class EventLog(Sequence[Event]):
             (
                 str(e.seq),
                 format_time(e.time, self.time_unit),
-                _one_line(e.conn or ""),
+                one_line(e.conn or ""),
                 e.side,
-                _one_line(e.endpoint),
+                one_line(e.endpoint),
                 e.kind,
-                _one_line(describe(e, limit)),
+                describe(e, limit),
             )
             for e in self._events
         ]
