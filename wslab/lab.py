@@ -31,6 +31,7 @@ from .wire import Wire
 if TYPE_CHECKING:
     from .browser import Browser
     from .redis_bus import RedisBus
+    from .resources import Resources
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 __all__ = ["Lab"]
@@ -324,6 +325,12 @@ class Lab:
     async def asettle(self, timeout: float | None = None) -> None:
         """Async twin of :meth:`settle`."""
         await self._on_loop(self._settle(timeout))
+
+    def resources(self) -> Resources:
+        """Count what this lab holds open now: sockets, asyncio tasks, threads (any OS; all 0 once closed)."""
+        from .resources import measure
+
+        return measure(self)
 
     def close(self) -> None:
         """Close every client and server, then stop the loop: nothing is left running."""
