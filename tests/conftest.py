@@ -18,3 +18,4 @@ def lab() -> Iterator[wslab.Lab]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: load and churn tests (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "fidelity: wslab against Chromium and Node ws (tests/fidelity, ~30 s)")
