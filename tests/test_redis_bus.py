@@ -136,3 +136,92 @@ def test_memory_stays_bounded_under_a_ten_thousand_message_burst(redis, remote):
         assert bus.published == 10_000
         assert len(lab.recorder) == 5_000 and lab.recorder.dropped > 0
         assert (rss_after - rss_before) / 1024 < 200, f"grew {(rss_after - rss_before) / 1024:.0f} MiB"
+
+
+def test_a_killed_server_stays_listed_until_its_time_to_live_runs_out(lab, redis):
+    """Presence expires by TTL: reading it does not delete the entry of a server that stopped."""
+    from wslab.redis_bus import RedisBus
+
+    doomed = lab.serve(name="doomed")
+    bus = RedisBus(lab, redis.url, [doomed], name="ttl", prefix="ttl", presence_ttl=1.0, presence_every=0.2)
+    alice = lab.connect(doomed)
+    doomed.peer(alice.conn).meta["user"] = "alice"
+    bus.refresh_presence()
+    killed = time.monotonic()
+    doomed.kill()
+    assert bus.presence() == {"doomed": {alice.conn: {"user": "alice"}}}  # read twice: still there
+    assert "doomed" in bus.presence()
+    wait_for(lambda: "doomed" not in bus.presence(), timeout=3)
+    gone_after = time.monotonic() - killed
+    assert 1.0 - 0.2 - 0.1 <= gone_after <= 1.0 + 0.5, gone_after
+
+
+def test_a_clean_close_removes_presence_at_once(lab, redis):
+    from wslab.redis_bus import RedisBus
+
+    server = lab.serve(name="tidy")
+    watcher = RedisBus(lab, redis.url, name="watcher", prefix="tidy", presence_ttl=60, presence_every=30)
+    bus = RedisBus(lab, redis.url, [server], name="tidy", prefix="tidy", presence_ttl=60, presence_every=30)
+    lab.connect(server)
+    assert list(watcher.presence()) == ["tidy"]
+    bus.close()
+    assert watcher.presence() == {}  # a TTL of 60 s: only the clean shutdown can explain this
+
+
+def test_presence_settings_must_make_sense(lab, redis):
+    from wslab.redis_bus import RedisBus
+
+    with pytest.raises(ValueError):
+        RedisBus(lab, redis.url, presence_ttl=1.0, presence_every=1.0)
+
+
+def test_chat_servers_in_separate_processes_share_broadcasts_rooms_and_presence(lab, redis):
+    from wslab.redis_bus import spawn_server
+
+    paris = spawn_server(redis.url, "paris", presence_ttl=1.5, presence_every=0.3)
+    lyon = spawn_server(redis.url, "lyon", presence_ttl=1.5, presence_every=0.3)
+    try:
+        assert paris.process.pid != lyon.process.pid and paris.running and lyon.running
+        watcher = lab.redis_bus(redis.url, name="watcher")
+        policy = wslab.Reconnect(base=0.05, jitter=0)
+        alice = lab.connect([paris.url, lyon.url], reconnect=policy)
+        carol = lab.connect([lyon.url, paris.url], reconnect=policy)
+        alice.send('{"hello": "Alice"}')
+        assert alice.recv() == "welcome Alice, this is paris"
+        carol.send('{"hello": "Carol"}')
+        assert carol.recv() == "welcome Carol, this is lyon"
+        assert watcher.presence() == {"lyon": {"c1": {"user": "Carol"}}, "paris": {"c1": {"user": "Alice"}}}
+        carol.send('{"say": "salut"}')
+        assert alice.recv() == carol.recv() == "Carol: salut"
+        alice.send('{"join": "python"}')
+        assert alice.recv() == "Alice joined python on paris"
+        carol.send('{"say": "room only", "room": "python"}')
+        assert alice.recv() == "Carol: room only"
+        time.sleep(0.2)
+        assert not carol.inbox  # carol is not in the room
+        # a crash: SIGKILL, no cleanup; alice fails over, paris's entry expires by its TTL
+        killed = time.monotonic()
+        paris.kill()
+        assert "paris" in watcher.presence()
+        alice.wait_open()
+        alice.send('{"hello": "Alice"}')
+        assert alice.recv() == "welcome Alice, this is lyon"
+        wait_for(lambda: "paris" not in watcher.presence(), timeout=4)
+        assert 1.5 - 0.3 - 0.1 <= time.monotonic() - killed <= 1.5 + 0.8
+        # a clean shutdown deletes at once, far sooner than the TTL
+        assert "lyon" in watcher.presence()
+        for client in (alice, carol):
+            client.close()
+        lyon.stop()
+        assert lyon.process.returncode == 0 and watcher.presence() == {}
+    finally:
+        paris.kill()
+        lyon.kill()
+
+
+def test_a_server_process_that_cannot_start_says_why():
+    from wslab.errors import WslabError
+    from wslab.redis_bus import ServerProcess
+
+    with pytest.raises(WslabError, match="did not start"):
+        ServerProcess("redis://127.0.0.1:1/0", "nowhere", timeout=20)

@@ -3,11 +3,22 @@
 One process can only broadcast to its own clients. Once clients are spread over several server
 processes, a broadcast has to cross between them, and so does presence (who is online where).
 :class:`RedisBus` carries :class:`~wslab.rooms.BusMessage` broadcasts over Redis pub/sub and keeps
-each server's presence in a Redis hash that expires unless refreshed, so a server that dies stops
-being listed by itself. Each server's registry stays local: only broadcasts and presence are shared.
+each server's presence in a Redis hash that expires unless refreshed. Each server's registry stays
+local: only broadcasts and presence are shared.
+
+Presence has two ways out, and only two:
+
+- **expiry**: every ``presence_every`` seconds the bus rewrites the hash of each of its servers that
+  is serving, with a time to live of ``presence_ttl``. A server that stops serving (killed, or its
+  whole process killed) is no longer refreshed, and Redis drops its hash ``presence_ttl`` seconds
+  after the last refresh. Nobody deletes it: a dead process cannot, and the others must not guess.
+- **clean shutdown**: ``bus.close()`` (and ``lab.close()``, which a process that exits normally
+  runs) deletes the hashes of its servers at once.
 
 :func:`start_redis` runs ``redis-server`` (Debian package ``redis-server``) as a child process on
 loopback, for lessons and tests; :func:`redis_available` says whether it and redis-py are there.
+:func:`spawn_server` runs a small chat server linked to the bus in a separate Python process
+(``python -m wslab.redis_bus``), so several processes really share one bus.
 """
 
 from __future__ import annotations
@@ -17,12 +28,17 @@ import atexit
 import contextlib
 import importlib.util
 import json
+import os
+import queue
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import WslabError, WslabTimeout
@@ -30,9 +46,9 @@ from .rooms import BusCallback, BusMessage, Subscribers
 
 if TYPE_CHECKING:
     from .lab import Lab
-    from .server import Server
+    from .server import Peer, Server
 
-__all__ = ["RedisBus", "RedisProcess", "redis_available", "start_redis"]
+__all__ = ["RedisBus", "RedisProcess", "ServerProcess", "redis_available", "spawn_server", "start_redis"]
 
 _CHILDREN: list[RedisProcess] = []
 
@@ -123,7 +139,9 @@ class RedisBus(Subscribers):
     Make it with ``lab.redis_bus(url, servers)`` (or ``RedisBus(lab, url, servers)``): it connects
     in the lab's loop, subscribes to ``<prefix>:*`` and links the servers. Every process that
     links its servers to the same Redis and prefix shares their broadcasts. Presence is written
-    every ``presence_every`` seconds with a time to live of ``presence_ttl``.
+    every ``presence_every`` seconds with a time to live of ``presence_ttl``, for the servers that
+    are serving; a server that stops serving drops out when its time to live runs out, and
+    :meth:`close` removes this bus's servers at once (see the module's docstring).
     """
 
     def __init__(
@@ -139,6 +157,8 @@ class RedisBus(Subscribers):
     ) -> None:
         if importlib.util.find_spec("redis") is None:
             raise WslabError("the redis package is not installed: pip install redis")
+        if not 0 < presence_every < presence_ttl:
+            raise ValueError("presence_every must be positive and shorter than presence_ttl")
         self._lab = lab
         self.url = url
         self.name = name
@@ -182,6 +202,14 @@ class RedisBus(Subscribers):
     async def apresence(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Async twin of :meth:`presence` (it first publishes this process's own presence)."""
         return await self._lab._on_loop(self._read_presence())
+
+    def refresh_presence(self) -> None:
+        """Write this bus's presence now instead of at the next round (after a change of ``meta``)."""
+        self._lab._block(self.arefresh_presence(), None, "refresh_presence")
+
+    async def arefresh_presence(self) -> None:
+        """Async twin of :meth:`refresh_presence`; in a handler, ``await`` this one."""
+        await self._lab._on_loop(self._write_presence())
 
     def close(self) -> None:
         """Stop publishing presence, unsubscribe and disconnect (``lab.close()`` does it too)."""
@@ -237,16 +265,22 @@ class RedisBus(Subscribers):
         return f"{self.prefix}:presence:{server.name}"
 
     async def _write_presence(self) -> None:
+        """Rewrite (atomically) the hash of every server that is serving; leave the others alone.
+
+        A server that is not serving is not refreshed, so its hash expires by its time to live:
+        deleting it here would make an in-process ``kill()`` look different from a dead process.
+        """
         ttl_ms = int(self.presence_ttl * 1000)
-        pipe = self._client.pipeline()
+        pipe = self._client.pipeline(transaction=True)
         for server in self.servers:
+            if not server.serving:
+                continue
             key = self._presence_key(server)
             pipe.delete(key)
-            if server.serving:
-                online = server.presence()
-                if online:
-                    pipe.hset(key, mapping={c: json.dumps(m, default=str) for c, m in online.items()})
-                    pipe.pexpire(key, ttl_ms)
+            online = server.presence()
+            if online:
+                pipe.hset(key, mapping={c: json.dumps(m, default=str) for c, m in online.items()})
+                pipe.pexpire(key, ttl_ms)
         await pipe.execute()
 
     async def _keep_presence(self) -> None:
@@ -256,7 +290,7 @@ class RedisBus(Subscribers):
             await asyncio.sleep(self.presence_every)
 
     async def _read_presence(self) -> dict[str, dict[str, dict[str, Any]]]:
-        for bus in self._lab.buses:  # this process's own servers are always up to date
+        for bus in self._lab.buses:  # this process's serving servers are always up to date
             if bus._client is not None:
                 await bus._write_presence()
         out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -286,3 +320,194 @@ class RedisBus(Subscribers):
                 await self._client.aclose()
         self._client = self._pubsub = None
         self._lab.in_flight = 0  # what was still crossing this bus will not be heard now
+
+
+# --- a server in another process ----------------------------------------------------------------
+
+
+class ServerProcess:
+    """A small chat server in a separate Python process, linked to a Redis bus; see :func:`spawn_server`.
+
+    The child (``python -m wslab.redis_bus``) has its own lab, server and :class:`RedisBus`, and
+    prints its port once it serves. :meth:`kill` is a crash (SIGKILL: no cleanup runs, its presence
+    expires by itself); :meth:`stop` is a clean shutdown (its ``lab.close()`` deletes its presence).
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        name: str,
+        *,
+        presence_ttl: float = 2.0,
+        presence_every: float = 0.5,
+        prefix: str = "wslab",
+        timeout: float = 20.0,
+    ) -> None:
+        self.name = name
+        self.presence_ttl = presence_ttl
+        self.presence_every = presence_every
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        args = [sys.executable, "-m", "wslab.redis_bus", redis_url, name]
+        args += ["--ttl", str(presence_ttl), "--every", str(presence_every), "--prefix", prefix]
+        self._log = tempfile.TemporaryFile(mode="w+", prefix=f"wslab-{name}-")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
+        )
+        _SERVERS.append(self)
+        self.port = self._read_port(timeout)
+
+    def _read_port(self, timeout: float) -> int:
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            line = ""
+        if not line.strip().isdigit():
+            if self.running:
+                self.process.kill()
+            self.process.wait(10)
+            self._log.seek(0)
+            why = self._log.read().strip().splitlines()[-1:] or [f"no port within {timeout} s"]
+            self._forget()
+            raise WslabError(f"server process {self.name!r} did not start: {why[0]}")
+        return int(line)
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:PORT/`` (the port varies: don't print it in a lesson)."""
+        return f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Crash the process (SIGKILL): its sockets are cut by the OS, no cleanup of any kind runs."""
+        if self.running:
+            self.process.kill()
+        self.process.wait(10)
+        self._forget()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut the process down cleanly: its lab closes its connections (1001) and its presence."""
+        if self.running and self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._forget()
+
+    def _forget(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._log.close()
+        if self in _SERVERS:
+            _SERVERS.remove(self)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else f"exited ({self.process.returncode})"
+        return f"<ServerProcess {self.name!r} {state}>"
+
+
+_SERVERS: list[ServerProcess] = []
+
+
+def spawn_server(
+    redis_url: str, name: str, *, presence_ttl: float = 2.0, presence_every: float = 0.5
+) -> ServerProcess:
+    """Start a chat server named ``name`` in a new Python process, linked to Redis at ``redis_url``.
+
+    It speaks JSON: ``{"hello": "Alice"}`` sets the connection's ``user`` (answer ``welcome …``),
+    ``{"join": "python"}`` joins a room (answer ``… joined …``), ``{"say": "…"}`` broadcasts
+    ``"Alice: …"`` to every client of every linked server, ``{"say": "…", "room": "python"}`` to
+    that room only. Returns when the server listens.
+    """
+    return ServerProcess(redis_url, name, presence_ttl=presence_ttl, presence_every=presence_every)
+
+
+@atexit.register
+def _stop_servers() -> None:  # pragma: no cover - interpreter exit
+    for server in list(_SERVERS):
+        server.kill()
+
+
+def chat_handler(bus: RedisBus) -> Any:
+    """The child's handler: hello, join and say (see :func:`spawn_server`)."""
+
+    async def handle(message: str | bytes, peer: Peer) -> str | None:
+        try:
+            data = json.loads(message)
+        except ValueError:
+            return 'error: send JSON, e.g. {"hello": "Alice"}'
+        if not isinstance(data, dict):
+            return "error: send a JSON object"
+        server = peer.server
+        user = str(peer.meta.get("user", peer.id))
+        if isinstance(data.get("hello"), str):
+            peer.meta["user"] = data["hello"]
+            await bus.arefresh_presence()  # readers see the name as soon as the answer is out
+            return f"welcome {data['hello']}, this is {server.name}"
+        if isinstance(data.get("join"), str):
+            server.join(peer, data["join"])
+            return f"{user} joined {data['join']} on {server.name}"
+        if isinstance(data.get("say"), str):
+            room = data.get("room")
+            await server.abroadcast(f"{user}: {data['say']}", room=room, everywhere=True)
+            return None
+        return "error: unknown command (hello, join, say)"
+
+    return handle
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m wslab.redis_bus REDIS_URL NAME [--ttl S] [--every S] [--prefix P]``.
+
+    Serves the chat of :func:`spawn_server` on a free loopback port, prints the port on one line,
+    and runs until its standard input closes; then it shuts down cleanly.
+    """
+    import argparse
+
+    from wslab.lab import Lab
+    from wslab.redis_bus import RedisBus as Bus  # this module's import name, not __main__
+
+    parser = argparse.ArgumentParser(prog="python -m wslab.redis_bus", description=main.__doc__)
+    parser.add_argument("redis_url")
+    parser.add_argument("name")
+    parser.add_argument("--ttl", type=float, default=2.0)
+    parser.add_argument("--every", type=float, default=0.5)
+    parser.add_argument("--prefix", default="wslab")
+    args = parser.parse_args(argv)
+    with Lab(name=f"process-{args.name}") as lab:
+        bus = Bus(
+            lab,
+            args.redis_url,
+            name=f"bus-{args.name}",
+            prefix=args.prefix,
+            presence_ttl=args.ttl,
+            presence_every=args.every,
+        )
+        server = lab.serve(chat_handler(bus), name=args.name)
+        bus.attach(server)
+        bus.refresh_presence()
+        print(server.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
