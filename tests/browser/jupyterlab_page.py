@@ -7,9 +7,13 @@ application object, which ``--LabApp.expose_app_in_browser=True`` puts on ``wind
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 CHROMIUM = os.environ.get("WSLAB_CHROMIUM", "/usr/bin/chromium")
@@ -90,3 +94,49 @@ def errors_in(page: Any) -> list[str]:
     """The text of every stderr output on the page (a traceback, a warning)."""
     found = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     return [str(found.nth(i).inner_text()) for i in range(found.count())]
+
+
+class JupyterLab:
+    """A ``jupyter lab`` child process serving a temporary copy of the lessons."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / ".jupyter")}  # no saved workspace
+        settings = work / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+        settings.mkdir(parents=True, exist_ok=True)  # every cell in the DOM, not only the visible ones
+        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+        self.log = open(work / "jupyter.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            lab_command(self.port, self.token, work),
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: {(self.work / 'jupyter.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"jupyter lab did not answer within {seconds} s")
+
+    def stop(self) -> None:
+        self.process.terminate()  # the server shuts its kernels down first
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.log.close()

@@ -12,13 +12,9 @@ tests/screenshots/e2e/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import shutil
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +24,8 @@ from jupyterlab_page import (
     CHROMIUM,
     FLAGS,
     KERNEL_STATUS,
+    JupyterLab,
     errors_in,
-    free_port,
-    lab_command,
     run_new_cell,
     wait_idle,
 )
@@ -44,52 +39,6 @@ LESSONS = ["01-first-connection.ipynb", "02-lifecycle-diagram.ipynb", "10-the-br
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
-
-class JupyterLab:
-    """A ``jupyter lab`` child process serving a temporary copy of the lessons."""
-
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.port, self.token = free_port(), secrets.token_hex(16)
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / ".jupyter")}  # no saved workspace
-        settings = work / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
-        settings.mkdir(parents=True, exist_ok=True)  # every cell in the DOM, not only the visible ones
-        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-        self.log = open(work / "jupyter.log", "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            lab_command(self.port, self.token, work),
-            cwd=work,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited: {(self.work / 'jupyter.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError(f"jupyter lab did not answer within {seconds} s")
-
-    def stop(self) -> None:
-        self.process.terminate()  # the server shuts its kernels down first
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")

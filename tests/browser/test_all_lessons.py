@@ -1,0 +1,365 @@
+"""Every lesson the way learners run it: JupyterLab, "Restart Kernel and Run All Cells", 1280×800.
+
+One ``jupyter lab`` (over a temporary copy of notebooks/, so autosave never touches the repository)
+and one headless Chromium serve all twelve lessons. Each lesson opens in a fresh page at a 1280×800
+viewport in JupyterLab's default layout (the file browser open in the left sidebar), its outputs
+are cleared (so "not run" is visible), then Kernel → Restart Kernel and Run All Cells is issued and
+its confirmation dialog accepted. Once the kernel is idle with every cell run, the test checks what a
+learner sees, per lesson:
+
+- no error: no ``error`` output (``ename``), nothing on stderr, no "Error displaying widget";
+- every cell ran (Run All stops at the first error and leaves the rest unrun);
+- every widget rendered: each ``application/vnd.jupyter.widget-view+json`` output is drawn by the
+  widget manager, not left as its ``text/plain`` fallback or as "Loading widget...";
+- nothing wider than its cell: for every output (and rendered Markdown) element,
+  ``scrollWidth <= clientWidth + 1``. Content inside a *deliberate scroll box* is exempt: an element
+  strictly inside the output whose computed ``overflow-x`` is ``auto`` or ``scroll``, or that has
+  the class ``wslab-scroll`` (the output element itself is a scroll container in JupyterLab, so a
+  scroll bar on it is exactly the failure). A failure names the cell and the outermost elements
+  that stick out, with their widths;
+- lesson 10: the page's own WebSocket events (side ``browser``: open, message, close 4000) reach the
+  live event table.
+
+Every lesson is saved as a screenshot of the whole notebook (the viewport is stretched to the
+notebook's height after the checks, width unchanged) in tests/screenshots/lessons/ (git-ignored).
+Lessons 11 and 12 need ``node`` (with ``npm ci``) and ``redis-server``; they are skipped with the
+reason when missing, like under nbval. Run: ``pytest tests/browser -k all_lessons``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, JupyterLab
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "tests" / "screenshots" / "lessons"
+LESSONS = sorted(path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+VIEWPORT = {"width": 1280, "height": 800}
+RUN_SECONDS = 180  # one lesson, restart to last cell; lessons take 2-30 s here
+SETTLE_SECONDS = 10  # widgets still loading / the page's events still arriving after the kernel is idle
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def _missing(name: str) -> str | None:
+    """Why a lesson cannot run on this machine (the program it needs is missing), or None."""
+    if name.startswith("11-"):
+        import wslab.node
+
+        return None if wslab.node.available() else wslab.node.why_unavailable()
+    if name.startswith("12-") and shutil.which("redis-server") is None:
+        return "redis-server is not installed (apt-get install redis-server)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    work = tmp_path_factory.mktemp("all-lessons")
+    for name in LESSONS:
+        shutil.copy(ROOT / "notebooks" / name, work / name)
+    server = JupyterLab(work)
+    try:
+        server.wait_ready(40)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- what the page shows, read in one pass ------------------------------------------------------------
+
+RUN_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const k = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = panel.content.widgets.filter(c => c.model.type === 'code');
+  const star = cells.some(c => (c.node.querySelector('.jp-InputPrompt') || {}).textContent?.includes('*'));
+  const runnable = cells.filter(c => c.model.sharedModel.getSource().trim() !== '');
+  const ran = runnable.filter(c => c.model.executionCount !== null).length;
+  const failed = cells.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'));
+  return {status: k ? k.status : 'none', star, ran, runnable: runnable.length, failed};
+}"""
+
+# Everything a learner could see go wrong, per cell. Scroll boxes: see the module docstring.
+INSPECT = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const WIDGET = 'application/vnd.jupyter.widget-view+json';
+  const name = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += '#' + el.id;
+    const cls = [...el.classList].slice(0, 3);
+    if (cls.length) s += '.' + cls.join('.');
+    if (el.tagName === 'IMG') {
+      const src = el.getAttribute('src') || '';
+      s += `[${src.slice(0, src.indexOf(',') > 0 ? Math.min(src.indexOf(','), 30) : 30)}`
+        + ` natural ${el.naturalWidth}x${el.naturalHeight}]`;
+    }
+    if (el.tagName.toLowerCase() === 'svg') s += `[width=${el.getAttribute('width')}]`;
+    const text = (el.innerText || el.textContent || '').trim().replace(/\\s+/g, ' ');
+    return text ? `${s} "${text.slice(0, 50)}"` : s;
+  };
+  const scrollBox = el => el.classList.contains('wslab-scroll')
+    || ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const overflow = out => {
+    const inner = out.clientWidth;
+    if (out.scrollWidth <= inner + 1) return null;
+    const box = out.getBoundingClientRect();
+    const x0 = box.left + out.clientLeft - out.scrollLeft;
+    const sticking = new Set();
+    const spilling = [];
+    const walk = el => {
+      for (const child of el.children) {
+        const r = child.getBoundingClientRect();
+        if (r.width > 0 && r.right - x0 > inner + 1) sticking.add(child);
+        else if (getComputedStyle(child).overflowX === 'visible' && child.clientWidth > 0
+                 && child.scrollWidth > child.clientWidth + 1
+                 && r.left - x0 + child.scrollWidth > inner + 1) spilling.push(child);
+        if (!scrollBox(child)) walk(child);
+      }
+    };
+    walk(out);
+    const outer = [...sticking].filter(el => !sticking.has(el.parentElement));
+    const deepest = spilling.filter(el => !spilling.some(o => o !== el && el.contains(o)));
+    const what = outer.length
+      ? outer.slice(0, 3).map(el => {
+          const r = el.getBoundingClientRect();
+          const cells = [...el.querySelectorAll('td')];
+          const widest = cells.sort((a, b) => b.offsetWidth - a.offsetWidth)[0];
+          const why = widest ? ` (widest cell ${widest.offsetWidth}px: ${name(widest)})` : '';
+          const right = Math.round(r.right - x0);
+          return `${name(el)} is ${Math.round(r.width)}px wide, right edge at ${right}px${why}`;
+        })
+      : deepest.slice(0, 3).map(el => `${name(el)}: content ${el.scrollWidth}px in ${el.clientWidth}px`);
+    return {scrollWidth: out.scrollWidth, clientWidth: inner, what};
+  };
+  const report = [];
+  nb.widgets.forEach((cell, i) => {
+    const model = cell.model;
+    const source = model.sharedModel.getSource();
+    const entry = {index: i + 1, type: model.type, count: model.executionCount ?? null,
+                   source: source.split('\\n').find(l => l.trim() && !l.startsWith('#')) || '',
+                   runnable: source.trim() !== '', errors: [], widgets: [], overflow: []};
+    if (model.type === 'code') {
+      const outputs = model.outputs.toJSON();
+      const views = [...cell.node.querySelectorAll('.jp-OutputArea-child > .jp-OutputArea-output')];
+      const fromModel = outputs.length === views.length;
+      outputs.forEach((o, j) => {
+        if (o.output_type === 'error') entry.errors.push(`${o.ename}: ${o.evalue}`);
+        const text = [].concat(o.text || []).join('');
+        if (o.output_type === 'stream' && o.name === 'stderr') entry.errors.push('stderr: ' + text.trim());
+        const view = fromModel ? views[j] : null;
+        if (o.data && o.data[WIDGET] && o.data[WIDGET].model_id !== '') {
+          const shown = view ? view.getAttribute('data-mime-type') : 'missing';
+          const seen = view ? view.textContent.trim().replace(/\\s+/g, ' ') : '';
+          const out = `output ${j + 1}`;
+          if (shown !== WIDGET) entry.widgets.push(`${out} shown as ${shown}: "${seen.slice(0, 80)}"`);
+          else if (seen.startsWith('Loading widget')) entry.widgets.push(`${out} still "Loading widget..."`);
+          else if (view.getBoundingClientRect().height < 2) entry.widgets.push(`${out} rendered empty`);
+        }
+      });
+      views.forEach((view, j) => {
+        const mime = view.getAttribute('data-mime-type');
+        if (view.textContent.includes('Error displaying widget'))
+          entry.errors.push(`output ${j + 1}: ${view.textContent.trim().slice(0, 120)}`);
+        else if (!fromModel && mime === 'application/vnd.jupyter.stderr')
+          entry.errors.push('stderr: ' + view.textContent.trim().slice(0, 300));
+        const wide = overflow(view);
+        if (wide) entry.overflow.push({output: j + 1, mime, ...wide});
+      });
+    } else if (model.type === 'markdown') {
+      const md = cell.node.querySelector('.jp-MarkdownOutput');
+      const wide = md && cell.rendered ? overflow(md) : null;
+      if (wide) entry.overflow.push({output: 'markdown', mime: 'text/markdown', ...wide});
+    }
+    report.push(entry);
+  });
+  return report;
+}"""
+
+# Lesson 10: the rows of the live event table(s), read by their header (side, event, details).
+BROWSER_ROWS = """() => {
+  const rows = [];
+  for (const table of document.querySelectorAll('.wslab-lab-view table, .wslab-event-table table')) {
+    const head = [...table.querySelectorAll('thead th')].map(th => th.textContent.trim());
+    const side = head.indexOf('side'), kind = head.indexOf('event'), details = head.indexOf('details');
+    if (side < 0 || kind < 0) continue;
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      const td = [...tr.children].map(c => c.textContent.trim());
+      if (td[side] === 'browser') rows.push(`${td[kind]} ${details >= 0 ? td[details] : ''}`.trim());
+    }
+  }
+  return rows;
+}"""
+
+
+def _cell(entry: dict[str, Any]) -> str:
+    count = entry["count"] if entry["count"] is not None else " "
+    return f"cell #{entry['index']} [{count}] {entry['source'][:60]!r}"
+
+
+def problems_in(report: list[dict[str, Any]]) -> list[str]:
+    """One line per problem, naming the cell (position in the notebook, prompt, first code line)."""
+    found: list[str] = []
+    for entry in report:
+        where = _cell(entry)
+        found.extend(f"{where}: error: {error[:400]}" for error in entry["errors"])
+        found.extend(f"{where}: widget not rendered: {widget}" for widget in entry["widgets"])
+        for wide in entry["overflow"]:
+            found.append(
+                f"{where}: output {wide['output']} ({wide['mime']}) is wider than its cell: "
+                f"scrollWidth {wide['scrollWidth']}px > clientWidth {wide['clientWidth']}px; "
+                + "; ".join(wide["what"] or ["(no element found sticking out)"])
+            )
+    return found
+
+
+def not_run(report: list[dict[str, Any]]) -> list[str]:
+    return [_cell(e) for e in report if e["type"] == "code" and e["runnable"] and e["count"] is None]
+
+
+# --- driving one lesson -------------------------------------------------------------------------------
+
+
+def open_lesson(browser: Any, lab: JupyterLab, name: str) -> Any:
+    page = browser.new_page(viewport=VIEWPORT)
+    workspace = name.split("-")[0]  # a fresh default layout per lesson (JupyterLab reopens nothing else)
+    page.goto(f"{lab.base}/lab/workspaces/all-{workspace}/tree/{name}?token={lab.token}&reset")
+    page.wait_for_function(f"() => ({KERNEL_STATUS})() === 'idle'", timeout=60_000)
+    return page
+
+
+def restart_and_run_all(page: Any, seconds: float) -> str | None:
+    """Kernel → Restart Kernel and Run All Cells, confirmed; None once finished, else what is stuck."""
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
+    page.locator(".jp-Dialog .jp-mod-accept").click(timeout=15_000)  # "Confirm Kernel Restart"
+    deadline = time.monotonic() + seconds
+    quiet_since: float | None = None
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = page.evaluate(RUN_STATE)
+        finished = state["ran"] == state["runnable"] or state["failed"]
+        if state["status"] == "idle" and not state["star"] and finished:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 1.0:
+                return None
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    return f"Run All did not finish in {seconds:.0f} s: {state}"
+
+
+def settle_widgets(page: Any, seconds: float) -> None:
+    """Give widget views that are still "Loading widget..." a few seconds to draw."""
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".some(o => o.textContent.trim().startsWith('Loading widget'))",
+        timeout=seconds * 1000,
+        polling=200,
+    )
+
+
+def browser_rows(page: Any, seconds: float) -> list[str]:
+    """Lesson 10's page-side rows once open, message and close 4000 are there (or after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    rows: list[str] = page.evaluate(BROWSER_ROWS)
+    while time.monotonic() < deadline and _browser_story_missing(rows):
+        time.sleep(0.25)
+        rows = page.evaluate(BROWSER_ROWS)
+    return rows
+
+
+def _browser_story_missing(rows: list[str]) -> list[str]:
+    wanted = {"open": "open", "message": "message", "close 4000": "close"}
+    missing = [label for label, kind in wanted.items() if not any(row.startswith(kind) for row in rows)]
+    if "close 4000" not in missing and not any(row.startswith("close") and "4000" in row for row in rows):
+        missing.append("close 4000")
+    return missing
+
+
+def screenshot_whole_notebook(page: Any, path: Path) -> None:
+    """The viewport stretched to the notebook's height (same width), so one image shows the lesson."""
+    news = page.get_by_role("button", name="No")  # JupyterLab's news toast would cover a cell
+    if news.count():
+        news.first.click()
+    extra = page.evaluate(
+        "() => { const s = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')"
+        " || document.querySelector('.jp-NotebookPanel .jp-Notebook');"
+        " return s ? s.scrollHeight - s.clientHeight : 0; }"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(16_000, VIEWPORT["height"] + extra)})
+    time.sleep(0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+def shut_down_kernel(page: Any) -> None:
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
+
+# --- the test -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", LESSONS, ids=[name.removesuffix(".ipynb") for name in LESSONS])
+def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: Any, name: str) -> None:
+    why = _missing(name)
+    if why:
+        pytest.skip(why)
+    started = time.monotonic()
+    page = open_lesson(chromium, jupyter, name)
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    try:
+        assert page.locator("#filebrowser").is_visible(), "the file browser is not open in the left sidebar"
+        stuck = restart_and_run_all(page, RUN_SECONDS)
+        ran = time.monotonic() - started
+        with contextlib.suppress(sync_api.TimeoutError):  # reported below, per cell
+            settle_widgets(page, SETTLE_SECONDS)
+        problems: list[str] = [stuck] if stuck else []
+        rows: list[str] = []
+        if name.startswith("10-"):
+            rows = browser_rows(page, SETTLE_SECONDS)
+            missing = _browser_story_missing(rows)
+            if missing:
+                problems.append(
+                    f"the page's events did not all reach the event table: missing browser {missing}; "
+                    f"browser rows seen: {rows}"
+                )
+        report = page.evaluate(INSPECT)
+        problems.extend(problems_in(report))
+        unrun = not_run(report)
+        if unrun:
+            problems.append(f"{len(unrun)} cells never ran (Run All stopped): first {unrun[0]}")
+        shot = SHOTS / f"{name.removesuffix('.ipynb')}.png"
+        screenshot_whole_notebook(page, shot)
+        print(f"\n{name}: Run All in {ran:.1f} s; screenshot {shot}")
+        if page_errors:
+            print(f"{name}: page errors (not asserted): {page_errors[:3]}")
+        for problem in problems:
+            print(f"{name}: {problem}")
+        assert not problems, f"{name}: {len(problems)} problems:\n  " + "\n  ".join(problems)
+    finally:
+        try:
+            shut_down_kernel(page)
+        finally:
+            page.close()
