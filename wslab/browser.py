@@ -1,10 +1,15 @@
-"""The seed's JavaScript client, run in the notebook's own page and recorded as a third side.
+"""The reference article's JavaScript client, run in the notebook's own page and recorded as a third side.
 
-``lab.browser(server)`` makes a widget whose page code runs the seed's client unchanged but for
+``lab.browser(server)`` makes a widget whose page code runs the article's client unchanged but for
 its URL: ``new WebSocket(url)`` and the four listeners ``open``, ``message``, ``close`` and
 ``error``. The page reports every event to the kernel (widget messages); they are recorded with
 ``side="browser"`` under the widget's name, with the same connection id as the server's events,
 so the table, the diagram and the panel show the page next to the server.
+
+``advice(lab, server, "reconnect")`` runs one of the article's four pieces of advice, written for
+a browser (``ADVICE_JS``: reconnect with backoff, an application heartbeat, validating JSON,
+``bufferedAmount``), the same way; its ``console`` lines are also recorded as ``note`` events.
+A script may open several sockets (a reconnection): each is its own connection, with its own id.
 
 The page talks to the kernel only while the kernel is idle (between cells): :meth:`Browser.send`
 and :meth:`Browser.close` ask the page and return at once; the events follow. Without a page (a
@@ -19,8 +24,9 @@ falls back to when the direct socket fails.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,23 +39,44 @@ if TYPE_CHECKING:
     from .lab import Lab
     from .server import Server
 
-__all__ = ["SEED_CLIENT_JS", "SEED_URL", "Browser", "Route", "page_route"]
+__all__ = [
+    "ADVICE_JS",
+    "SEED_CLIENT_JS",
+    "SEED_URL",
+    "Browser",
+    "Route",
+    "advice",
+    "close_when_pages_are_done",
+    "page_route",
+]
 
 _JS = Path(__file__).with_name("js")
 
 SEED_CLIENT_JS = (_JS / "seed-client.js").read_text(encoding="utf-8")
-"""The seed's JavaScript client, exactly as the seed document gives it."""
+"""The reference article's JavaScript client, exactly as the article gives it."""
 
 SEED_URL = "'wss://example.com/socket'"
-"""The seed's placeholder address: the only thing wslab replaces (with the kernel server's URL)."""
+"""The article's placeholder address: the only thing wslab replaces (with the kernel server's URL)."""
+
+ADVICE_JS: dict[str, str] = {
+    name: (_JS / f"advice-{name}.js").read_text(encoding="utf-8")
+    for name in ("reconnect", "heartbeat", "validate", "backpressure")
+}
+"""The article's advice for a browser client, one script each (wslab/js/advice-*.js), on ``url``."""
+
+ATTEMPTS = {"reconnect": 5}
+"""How many sockets a script may open: its own limit (``MAX_ATTEMPTS``), one connection id each."""
+
+_PARAMS = "url, WebSocket, console, board, setTimeout, clearTimeout, setInterval, clearInterval"
 
 
 def _module() -> str:
-    """The widget's ES module: browser.js with the seed's code in place of ``/*SEED*/``."""
+    """The widget's ES module: browser.js with every script, as a function, in place of ``/*SCRIPTS*/``."""
     if SEED_CLIENT_JS.count(SEED_URL) != 1:
-        raise RuntimeError("wslab/js/seed-client.js must name the seed's URL exactly once")
-    seed = SEED_CLIENT_JS.replace(SEED_URL, "url")
-    return (_JS / "browser.js").read_text(encoding="utf-8").replace("/*SEED*/", seed)
+        raise RuntimeError("wslab/js/seed-client.js must name the article's URL exactly once")
+    scripts = {"seed": SEED_CLIENT_JS.replace(SEED_URL, "url"), **ADVICE_JS}
+    body = "".join(f"{name}: function ({_PARAMS}) {{\n{code}\n}},\n" for name, code in scripts.items())
+    return (_JS / "browser.js").read_text(encoding="utf-8").replace("/*SCRIPTS*/", body)
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,8 @@ def _widget_class() -> type[Any]:
             server = traitlets.Unicode("server").tag(sync=True)
             route = traitlets.Dict().tag(sync=True)
             draft = traitlets.Unicode("Bonjour serveur!").tag(sync=True)
+            script = traitlets.Unicode("seed").tag(sync=True)
+            attempts = traitlets.Int(1).tag(sync=True)
 
         _WIDGET = BrowserWidget
     return _WIDGET
@@ -132,34 +161,58 @@ _WIDGET: type[Any] | None = None
 
 
 class Browser:
-    """The seed's client in the notebook page, connected to a server of the lab.
+    """A script in the notebook page (the article's client by default), connected to a server of the lab.
 
     Display it (last line of a cell) to see the page's socket, an input with Send and Close
     buttons, and what happened; ``send`` and ``close`` do the same from Python. ``console`` holds
-    the seed's ``console.log`` lines as the page reported them.
+    the script's ``console.log`` lines as the page reported them. ``script`` names one of
+    ``ADVICE_JS`` instead of the article's client; ``attempts`` is how many sockets it may open
+    (each gets its own connection id now, ``conns``, so the server's rows and the page's agree).
     """
 
     side = "browser"
 
-    def __init__(self, lab: Lab, server: Server, name: str, *, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        server: Server,
+        name: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        script: str = "seed",
+        attempts: int | None = None,
+    ) -> None:
+        if script != "seed" and script not in ADVICE_JS:
+            raise ValueError(f"no script {script!r}: 'seed' or one of {sorted(ADVICE_JS)}")
+        attempts = ATTEMPTS.get(script, 1) if attempts is None else attempts
+        if attempts < 1:
+            raise ValueError("a page script opens at least one socket")
         self._lab = lab
         self.server = server
         self.name = name
-        self.conn = lab._new_conn_id()
+        self.script = script
+        self.conns = [lab._new_conn_id() for _ in range(attempts)]
+        self.conn = self.conns[0]
         self.path = f"/{name}"
         self.route = page_route(server, self.path, env)
         self.console: list[str] = []
         self.state = "connecting"
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._closing_by_page = False
-        lab._claim_path(self.path, self.conn, name, server.name)
+        self.done = False
+        """True once the page said its script has nothing left to do (no socket open, no timer)."""
+        self._closing_by_page: set[str] = set()
+        self._on_done: list[Callable[[], None]] = []
+        for n, conn in enumerate(self.conns, start=1):  # the page asks for /name, /name/2, /name/3…
+            lab._claim_path(self._path_of(n), conn, name, server.name)
         self._record("connecting", data=self.route.url or self.path, detail="new WebSocket(url) in the page")
         self.widget = _widget_class()(
             key=uuid.uuid4().hex,
             endpoint=name,
             server=server.name,
             route=self.route.to_dict(),
+            script=script,
+            attempts=attempts,
         )
         self.widget.on_msg(self._on_page)
         if self.route.kind == "none":  # say it in the table too, not only in the page
@@ -188,8 +241,10 @@ class Browser:
         self.widget.close()
 
     def __repr__(self) -> str:
+        what = "the article's client" if self.script == "seed" else f"advice-{self.script}.js"
+        conns = self.conn if len(self.conns) == 1 else f"{self.conns[0]}…{self.conns[-1]}"
         return (
-            f"<Browser {self.name!r} {self.conn} → {self.server.name}: the seed's client runs in the "
+            f"<Browser {self.name!r} {conns} → {self.server.name}: {what} runs in the "
             f"notebook page when this is displayed in JupyterLab ({self.route.words()})>"
         )
 
@@ -201,9 +256,17 @@ class Browser:
 
     # --- what the page reports ------------------------------------------------------------------
 
-    def _record(self, kind: Kind, **fields: Any) -> None:
+    def _path_of(self, n: int) -> str:
+        return self.path if n == 1 else f"{self.path}/{n}"
+
+    def _record(self, kind: Kind, conn: str | None = None, **fields: Any) -> None:
         self._lab.recorder.record(
-            side="browser", kind=kind, endpoint=self.name, conn=self.conn, peer=self.server.name, **fields
+            side="browser",
+            kind=kind,
+            endpoint=self.name,
+            conn=conn or self.conn,
+            peer=self.server.name,
+            **fields,
         )
 
     def _unreachable(self, why: str) -> None:
@@ -213,12 +276,24 @@ class Browser:
         self.close_code = 1006
         self._record("error", error=f"the page cannot reach {self.server.name}: {why}")
         self._record("close", code=1006, reason="", detail="never opened")
+        self._finished()
+
+    def _finished(self) -> None:
+        """The page's script has nothing left to do: tell whoever waits (close_when_pages_are_done)."""
+        self.done = True
+        waiting, self._on_done = self._on_done, []
+        for callback in waiting:
+            callback()
 
     def _on_page(self, _widget: object, content: Any, buffers: Sequence[Any] | None) -> None:
         """One page event, as the page reported it: validate the shape, then record it."""
         if not isinstance(content, dict):
             return
         ev = content.get("ev")
+        n = _int(content.get("n")) or 1
+        if not 1 <= n <= len(self.conns):
+            return
+        conn = self.conns[n - 1]
         data: str | bytes | None
         if content.get("binary") and buffers:
             data = bytes(buffers[0])
@@ -226,32 +301,40 @@ class Browser:
             text = content.get("text")
             data = text if isinstance(text, str) else None
         size = None if data is None else len(data.encode("utf-8") if isinstance(data, str) else data)
-        if ev == "open":
+        if content.get("cut") is True and _int(content.get("size")) is not None:
+            size = _int(content.get("size"))  # a long text: the page sent its size and first characters
+        if ev == "connecting" and n > 1:
+            self.state, self.done = "connecting", False
+            self._record("connecting", conn, data=self._path_of(n), detail=f"the page's socket {n}")
+        elif ev == "open":
             self.state = "open"
             via = content.get("via")
             route = f" via the {via} route" if via in ("direct", "proxy") else ""
-            self._record("open", detail=f"the page's socket is open{route}")
+            self._record("open", conn, detail=f"the page's socket is open{route}")
         elif ev == "send" and data is not None:
-            self._record("send", data=data, size=size)
+            self._record("send", conn, data=data, size=size)
         elif ev == "message" and data is not None:
-            self._record("message", data=data, size=size)
+            self._record("message", conn, data=data, size=size)
         elif ev == "closing":
-            self._closing_by_page = True
+            self._closing_by_page.add(conn)
             self.state = "closing"
-            self._record("closing", code=_int(content.get("code")), reason=_str(content.get("reason")))
+            self._record("closing", conn, code=_int(content.get("code")), reason=_str(content.get("reason")))
         elif ev == "close":
             code, reason = _int(content.get("code")), _str(content.get("reason"))
             clean = content.get("wasClean") is True
-            by_page = self._closing_by_page or content.get("byPage") is True
+            by_page = conn in self._closing_by_page or content.get("byPage") is True
             initiator = self.name if by_page else (self.server.name if clean else None)
             self.state, self.close_code, self.close_reason = "closed", code, reason
             self._record(
                 "close",
+                conn,
                 code=code,
                 reason=reason,
                 initiator=initiator,
                 detail=None if clean else "wasClean false: no closing handshake",
             )
+        elif ev == "idle":
+            self._finished()
         elif ev == "error":
             before = content.get("beforeOpen") is True
             words = (
@@ -260,15 +343,19 @@ class Browser:
                 if before
                 else "the page's WebSocket fired 'error' (a browser gives no reason; the close event follows)"
             )
-            self._record("error", error=words)
+            self._record("error", conn, error=words)
         elif ev == "unreachable":
             self._unreachable(_str(content.get("error")) or "no route")
-        elif ev == "console":  # kept beside the table, not in it: the events already say it
-            self.console.append(_str(content.get("line")))
+        elif ev == "console":
+            line = _str(content.get("line"))
+            self.console.append(line)
+            if self.script != "seed":  # the advice's own words ("Reconnexion dans 500 ms"): in the table
+                level = "error" if content.get("level") == "error" else "log"
+                self._record("note", conn, detail=f"console.{level}: {line}")
         elif ev == "refused":
-            self._record(
-                "note", detail=f"not sent, the socket is not open: {preview(_str(content.get('text')))}"
-            )
+            why = _str(content.get("why"))
+            words = why or f"not sent, the socket is not open: {preview(_str(content.get('text')))}"
+            self._record("note", conn, detail=words)
 
 
 def _int(value: object) -> int | None:
@@ -277,3 +364,70 @@ def _int(value: object) -> int | None:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def advice(lab: Lab, server: Server, script: str, *, name: str | None = None) -> Browser:
+    """A page widget running ``ADVICE_JS[script]`` against ``server``; display it like ``lab.browser``.
+
+    Named after the script unless ``name`` says otherwise; recorded and closed with the lab's
+    other browsers (``lab.browsers``).
+    """
+    if script not in ADVICE_JS:
+        raise ValueError(f"no advice {script!r}: one of {sorted(ADVICE_JS)}")
+    if server not in lab.servers:
+        raise ValueError(f"{server.name} is not a server of this lab")
+    browser = Browser(lab, server, lab._unique(name, script, [b.name for b in lab.browsers]), script=script)
+    lab.browsers.append(browser)
+    return browser
+
+
+class ClosingLater:
+    """A lab that closes once every page script is done, or after ``timeout`` seconds at the latest.
+
+    Why: a page runs beside the kernel and reports only while the kernel is idle, so a last cell
+    ``lab.close()`` run by "Run All" would stop the servers before the page has even connected.
+    """
+
+    def __init__(self, lab: Lab, timeout: float) -> None:
+        self.lab = lab
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._fired = False
+        self._timer = threading.Timer(timeout, self._close)
+        self._timer.daemon = True
+        self._pages = list(lab.browsers)
+        for browser in self._pages:
+            if not browser.done:
+                browser._on_done.append(self._maybe_close)
+        self._timer.start()
+        self._maybe_close()
+
+    def _maybe_close(self) -> None:
+        if all(browser.done for browser in self._pages):
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._fired:
+                return
+            self._fired = True
+        self._timer.cancel()
+        self.lab.close()
+
+    def cancel(self) -> None:
+        """Keep the lab open after all (close it yourself later)."""
+        with self._lock:
+            self._fired = True
+        self._timer.cancel()
+
+    def __repr__(self) -> str:
+        pages = len(self._pages)
+        return (
+            f"<lab {self.lab.name!r}: closes once the script of each of its {pages} page widget(s) is "
+            f"done, or in {self.timeout:g} s at the latest>"
+        )
+
+
+def close_when_pages_are_done(lab: Lab, timeout: float = 60.0) -> ClosingLater:
+    """Close ``lab`` once every page script in it is done (see :class:`ClosingLater`); returns at once."""
+    return ClosingLater(lab, timeout)

@@ -1,13 +1,14 @@
-// wslab's browser client: the seed's JavaScript client, run in the notebook's own page.
-// wslab/browser.py puts the seed's code (unchanged but for its URL) in runSeed, at the marker.
-// Every page event goes to the kernel (model.send) where it is recorded with side "browser".
+// wslab's browser client: the reference article's JavaScript client (or one of the advice scripts
+// in wslab/js/advice-*.js), run in the notebook's own page. wslab/browser.py puts each script's code
+// (the article's unchanged but for its URL) in SCRIPTS, at the marker. Every page event goes to the
+// kernel (model.send) where it is recorded with side "browser".
 // Nothing here writes HTML from data: every text goes through textContent.
 
-// --- the seed's client, verbatim; `url`, `WebSocket` and `console` are the only things given ---
-function runSeed(url, WebSocket, console) {
-/*SEED*/
-    return socket;
-}
+// --- the scripts, verbatim; `url`, `WebSocket`, `console`, `board` and the timers are given ------
+// (the timers are the page's own, counted so the kernel learns when the script has nothing left to do)
+const SCRIPTS = {
+/*SCRIPTS*/
+};
 
 // --- where the page can reach the kernel's server (see page_route() in wslab/browser.py) --------
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/;
@@ -60,18 +61,20 @@ function proxyMissing(base) {
 
 // Opens the seed's socket on each target in turn: a socket that fails before opening hands over
 // to the next target, unseen by the seed and the kernel; the last one's failure is probed so the
-// page can say when the proxy is missing. `page.socket` is always the current attempt.
+// page can say when the proxy is missing. `page.socket` is always the newest socket (set by its
+// constructor); `page.nth` counts the script's sockets on the current route.
 function startRoute(page, targets, open, show, status, report) {
     let rest = targets;
     let current = null;
     const attempt = () => {
         current = rest[0];
         page.via = current.via;
+        page.nth = 0;
         rest = rest.slice(1);
         status("connecting");
         if (current.via === "proxy") show(`through the notebook server's proxy: ${current.path}`);
         try {
-            page.socket = open(current.url);
+            open(current.url);
         } catch (e) { // e.g. a ws:// address refused by an https page
             if (rest.length) { show(`${current.via} route refused (${String(e)}): trying the ${rest[0].via}`); attempt(); return; }
             status("cannot connect");
@@ -81,7 +84,8 @@ function startRoute(page, targets, open, show, status, report) {
     };
     // Called first by the socket's own error and close listeners: true when the event is handled here.
     page.failed = (socket, event) => {
-        if (socket !== page.socket || page.status !== "connecting" || page.closing) return false;
+        // only the script's first socket finds the route; its later ones (a reconnection) keep it
+        if (socket !== page.socket || socket.n !== 1 || socket.opened || socket.byPage) return false;
         if (rest.length) {
             event.stopImmediatePropagation(); // the seed never sees a route that did not work
             if (event.type === "close") { show(`the ${current.via} route failed: trying the ${rest[0].via}`); attempt(); }
@@ -123,8 +127,23 @@ function describeArg(value) {
     return String(value);
 }
 
+// Text sent or received above this size is reported by its size and first characters only.
+const REPORT_TEXT = 1000;
+
+function reportText(data) {
+    if (data.length <= REPORT_TEXT) return { text: data };
+    return { text: data.slice(0, 200), size: new TextEncoder().encode(data).length, cut: true };
+}
+
 function startPage(model) {
-    const page = { lines: [], status: "not connected", views: new Set(), socket: null, closing: false, pending: [], active: 0, later: null, held: null, failed: () => false };
+    const page = {
+        lines: [], status: "not connected", views: new Set(), socket: null, pending: [], active: 0,
+        later: null, held: null, failed: () => false, nth: 0, live: new Set(), timers: new Set(),
+        idle: false, gone: false, attempts: Math.max(1, Number(model.get("attempts")) || 1),
+    };
+    // where a script shows things (advice-validate.js); the newest view of the widget holds it
+    page.board = typeof document.createElement === "function" ? document.createElement("div") : null;
+    if (page.board) page.board.className = "wslab-browser-board";
     const report = (content, buffers) => {
         if (page.held && (content.ev === "error" || content.ev === "close")) { // see startRoute
             page.held.push([content, buffers]);
@@ -145,51 +164,106 @@ function startPage(model) {
         error: (...args) => { globalThis.console.error(...args); const line = args.map(describeArg).join(" "); show("console.error  " + line); report({ ev: "console", level: "error", line }); },
     };
 
-    // The page's own WebSocket, reporting each event before the seed's listeners run.
+    // The script has nothing left to do (no socket, no timer): the kernel may close the lab.
+    page.checkIdle = () => {
+        const idle = page.live.size === 0 && page.timers.size === 0 && page.nth > 0;
+        if (idle && !page.idle) report({ ev: "idle" });
+        page.idle = idle;
+    };
+    // The page's timers, counted (see checkIdle) and stopped for good once the widget is closed.
+    const timers = {
+        setTimeout: (fn, ms, ...args) => {
+            const id = setTimeout(() => {
+                page.timers.delete(id);
+                if (!page.gone) fn(...args);
+                page.checkIdle();
+            }, ms);
+            page.timers.add(id);
+            return id;
+        },
+        clearTimeout: (id) => { clearTimeout(id); page.timers.delete(id); setTimeout(page.checkIdle, 0); },
+        setInterval: (fn, ms, ...args) => {
+            const id = setInterval(() => { if (page.gone) clearInterval(id); else fn(...args); }, ms);
+            page.timers.add(id);
+            return id;
+        },
+        clearInterval: (id) => { clearInterval(id); page.timers.delete(id); setTimeout(page.checkIdle, 0); },
+    };
+
+    // The page's own WebSocket, reporting each event before the script's listeners run. The
+    // script's second socket (a reconnection) asks for <path>/2, its third <path>/3…: the kernel
+    // knows each one's connection id in advance (wslab/browser.py claims them).
     class ReportingWebSocket extends WebSocket {
-        constructor(address) {
-            super(address);
+        constructor(address, protocols) {
+            page.nth += 1;
+            const n = page.nth;
+            if (n > page.attempts || page.gone) {
+                show(`not opened: this widget allows ${page.attempts} socket(s)`);
+                report({ ev: "refused", why: `socket ${n} not opened: this widget allows ${page.attempts} socket(s)` });
+                throw new Error(`wslab: this widget allows ${page.attempts} socket(s)`);
+            }
+            super(n === 1 ? address : `${address}/${n}`, protocols);
+            this.n = n;
+            this.opened = false;
+            this.byPage = false;
             this.binaryType = "arraybuffer";
+            page.socket = this;
+            page.live.add(this);
+            page.idle = false;
+            if (n > 1) {
+                status("connecting");
+                show(`new WebSocket(url)  socket ${n}`);
+                report({ ev: "connecting", n });
+            }
             this.addEventListener("open", () => {
+                this.opened = true;
                 status("open");
                 show("open");
-                report({ ev: "open", via: page.via }); // "direct" or "proxy": the route that worked
-                setTimeout(() => page.flush(), 0); // after the seed's own open listener has run
+                report({ ev: "open", via: page.via, n }); // "direct" or "proxy": the route that worked
+                setTimeout(() => page.flush(), 0); // after the script's own open listener has run
             });
             this.addEventListener("message", (event) => {
                 page.active = Date.now();
                 if (typeof event.data === "string") {
                     show(`message  ${JSON.stringify(event.data)}`);
-                    report({ ev: "message", text: event.data });
+                    report({ ev: "message", n, ...reportText(event.data) });
                 } else {
                     show(`message  [binary ${event.data.byteLength} bytes]`);
-                    report({ ev: "message", binary: true }, [event.data]);
+                    report({ ev: "message", binary: true, n }, [event.data]);
                 }
             });
             this.addEventListener("close", (event) => {
                 if (page.failed(this, event)) return; // a route that did not work: the next one is tried
+                page.live.delete(this);
                 status(`closed ${event.code}${event.reason ? " " + event.reason : ""}`);
                 show(`close  code=${event.code} reason=${JSON.stringify(event.reason)} wasClean=${event.wasClean}`);
-                report({ ev: "close", code: event.code, reason: event.reason, wasClean: event.wasClean, byPage: page.closing });
+                report({ ev: "close", code: event.code, reason: event.reason, wasClean: event.wasClean, byPage: this.byPage, n });
+                setTimeout(page.checkIdle, 0); // after the script's close listener (it may reconnect)
             });
             this.addEventListener("error", (event) => {
                 if (page.failed(this, event)) return;
-                const before = this.readyState === WebSocket.CLOSED && page.status === "connecting";
+                const before = this.readyState === WebSocket.CLOSED && !this.opened;
                 show("error  (a browser never says why: read the close event)");
-                report({ ev: "error", beforeOpen: before });
+                report({ ev: "error", beforeOpen: before, n });
             });
         }
         send(data) {
             page.active = Date.now();
-            if (typeof data === "string") { show(`send  ${JSON.stringify(data)}`); report({ ev: "send", text: data }); }
-            else { report({ ev: "send", binary: true }, [data]); }
+            if (typeof data === "string") {
+                show(data.length > REPORT_TEXT ? `send  [text ${data.length} characters]` : `send  ${JSON.stringify(data)}`);
+                report({ ev: "send", n: this.n, ...reportText(data) });
+            } else {
+                report({ ev: "send", binary: true, n: this.n }, [data]);
+            }
             super.send(data);
         }
         close(code, reason) {
             if (this.readyState === WebSocket.OPEN) {
-                page.closing = true;
+                this.byPage = true;
                 show(`close()  code=${code} reason=${JSON.stringify(reason || "")}`);
-                report({ ev: "closing", code: code === undefined ? 1000 : code, reason: reason || "" });
+                report({ ev: "closing", code: code === undefined ? 1000 : code, reason: reason || "", n: this.n });
+            } else if (this.readyState === WebSocket.CONNECTING) {
+                this.byPage = true;
             }
             super.close(code, reason);
         }
@@ -201,7 +275,10 @@ function startPage(model) {
         show("error  " + where.error);
         report({ ev: "unreachable", error: where.error });
     } else {
-        startRoute(page, where.targets, (url) => runSeed(url, ReportingWebSocket, pageConsole), show, status, report);
+        const script = SCRIPTS[model.get("script")] || SCRIPTS.seed;
+        const run = (url) => script(url, ReportingWebSocket, pageConsole, page.board, timers.setTimeout,
+            timers.clearTimeout, timers.setInterval, timers.clearInterval);
+        startRoute(page, where.targets, run, show, status, report);
     }
     page.send = (text) => {
         if (!page.socket || page.socket.readyState !== WebSocket.OPEN) { show("not sent: the socket is not open"); report({ ev: "refused", text }); return; }
@@ -244,9 +321,11 @@ export default {
         // the widget is closed (or the kernel restarted and the page forgot it): close the socket
         return () => {
             pages.delete(key);
-            if (page.socket && page.socket.readyState <= WebSocket.OPEN) {
-                page.closing = true;
-                page.socket.close(1000, "widget closed"); // a page may only send 1000 or 3000-4999
+            page.gone = true; // the script's timers stop, and it opens no other socket
+            for (const socket of page.live) {
+                if (socket.readyState > WebSocket.OPEN) continue;
+                socket.byPage = true;
+                socket.close(1000, "widget closed"); // a page may only send 1000 or 3000-4999
             }
         };
     },
@@ -270,7 +349,8 @@ export default {
         controls.append(input, " ", sendButton, " ", closeButton);
         const log = document.createElement("ol");
         log.className = "wslab-browser-log";
-        log.style.cssText = "margin: 4px 0; padding-left: 2em; max-height: 16em; overflow-y: auto;";
+        // room for three-digit line numbers (the log keeps up to 1000 lines)
+        log.style.cssText = "margin: 4px 0; padding-left: 3.5em; max-height: 16em; overflow-y: auto;";
         box.append(title, controls, log);
         el.appendChild(box);
         if (!page) {
@@ -289,6 +369,10 @@ export default {
         sendButton.addEventListener("click", () => page.send(input.value));
         input.addEventListener("keydown", (event) => { if (event.key === "Enter") page.send(input.value); });
         closeButton.addEventListener("click", () => page.close(1000, "closed from the page"));
+        if (page.board) {
+            page.board.style.cssText = "margin-top: 4px;";
+            box.appendChild(page.board);
+        }
         page.views.add(draw);
         draw();
         return () => page.views.delete(draw);
