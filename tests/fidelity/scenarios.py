@@ -341,8 +341,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     ),
     "server: 2 MiB message": (
         "Node `ws` accepts messages up to `maxPayload` = 100 MiB by default; Python websockets' `max_size` "
-        "is 1 MiB, so wslab's server refuses the message with close 1009 (message too big). Pass "
-        "`max_size=None` (or a larger size) to `lab.serve()` to accept it."
+        "is 1 MiB, so wslab's server fails the connection: it sends close 1009 (message too big) and "
+        "records error, close 1006, as Node does with `maxPayload` 1 MiB. Pass `max_size=None` (or a "
+        "larger size) to `lab.serve()` to accept it."
     ),
 }
 """``"client: <scenario>"`` or ``"server: <scenario>"`` → why wslab deliberately differs there."""

@@ -200,7 +200,8 @@ def _wslab_sequence(lab: Any, side: str, kinds: tuple[str, ...]) -> list[str]:
         if event.side != side or event.kind not in kinds:
             continue
         if event.kind == "close":
-            out.append(close_text(event.code, event.reason, getattr(event, "was_clean", None)))
+            clean = getattr(event, "was_clean", None) if side == "client" else None  # no wasClean in Node
+            out.append(close_text(event.code, event.reason, clean))
         else:
             out.append(event.kind)
     return out
