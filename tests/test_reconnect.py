@@ -12,11 +12,13 @@ def test_backoff_grows_by_the_factor_up_to_the_cap():
 
 
 def test_jitter_spreads_delays_within_bounds_and_a_seed_repeats_them():
-    policy = Reconnect(base=1.0, factor=1, cap=1.0, jitter=0.5, max_attempts=50, seed=7)
+    policy = Reconnect(base=1.0, factor=1, cap=1.0, jitter=0.5, max_attempts=50, jitter_seed=7)
     delays = policy.schedule(50)
     assert all(0.5 <= d <= 1.5 for d in delays)
     assert len(set(delays)) > 10
-    assert delays == Reconnect(base=1.0, factor=1, cap=1.0, jitter=0.5, max_attempts=50, seed=7).schedule(50)
+    assert delays == Reconnect(
+        base=1.0, factor=1, cap=1.0, jitter=0.5, max_attempts=50, jitter_seed=7
+    ).schedule(50)
 
 
 def test_max_attempts_bounds_the_schedule_and_none_means_forever():

@@ -1,13 +1,18 @@
 """The in-kernel WebSocket client: a real ``websockets`` asyncio client whose events are recorded.
 
-It fires what the browser's ``WebSocket`` fires: ``open``, ``message``, ``close`` and ``error``
-(a failed attempt gives ``error`` then ``close`` with 1006, as in a browser). Messages are read
-as they arrive, so ``message`` events are recorded whether or not you call ``recv()``.
+It fires what the browser's ``WebSocket`` fires, by the WHATWG standard's rules: ``open``,
+``message``, ``close`` and ``error``. ``error`` comes only where a browser would *fail the
+connection* (a refused or rejected handshake, bad data from the server, ``close()`` before open),
+always followed by ``close`` 1006; a server that just drops TCP gives ``close`` 1006 alone, with
+``was_clean`` false. What a page cannot see but the lab can (the HTTP status, websockets' exact
+cause) stays in the row's words. Messages are read as they arrive, so ``message`` events are
+recorded whether or not you call ``recv()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -15,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, NegotiationError
 from websockets.protocol import State
 
+from ._connection import CloseWatchdog, ending, payload_size, release_compression
 from ._endpoint import Endpoint
 from ._heartbeat import PingRecorder
 from ._redact import redact_url
@@ -26,7 +32,6 @@ from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import check_close
 from .reconnect import Reconnect
-from .server import CloseWatchdog, payload_size, release_compression, session_error, unanswered_close
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -70,6 +75,7 @@ class Client(Endpoint):
         self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._retrying: asyncio.Task[None] | None = None
+        self._opening: asyncio.Task[None] | None = None  # connect(wait=False): the first attempt
         self._closed_by_user = False
         self._connection_class = type(
             "ClientConnection", (PingRecorder, CloseWatchdog, ClientConnection), {"owner": self}
@@ -124,7 +130,9 @@ class Client(Endpoint):
     def close(self, code: int = 1000, reason: str = "", timeout: float | None = None) -> None:
         """Start the closing handshake with ``code`` and ``reason``; returns when both ends closed.
 
-        It also stops any reconnection: a close you ask for is final.
+        It also stops any reconnection: a close you ask for is final. Before open (after
+        ``connect(..., wait=False)``) it abandons the attempt as a browser does: ``error``, then
+        ``close`` 1006. On a client already closed it records a note saying there was nothing to do.
         """
         self._lab._block(self.aclose(code, reason), timeout, "close")
 
@@ -197,6 +205,11 @@ class Client(Endpoint):
         await self._attempt()
         await self._lab._settle()
 
+    async def _open_quietly(self) -> None:
+        """The first attempt of ``connect(wait=False)``: a failure is recorded, not raised."""
+        with contextlib.suppress(ConnectionFailed):
+            await self._open()
+
     async def _attempt(self) -> None:
         lab = self._lab
         self.attempts += 1
@@ -208,16 +221,21 @@ class Client(Endpoint):
         port = parts.port or (443 if parts.scheme == "wss" else 80)
         sock: socket.socket | None = None
         try:
-            async with asyncio.timeout(lab.timeout):
+            async with asyncio.timeout(self._options.get("open_timeout")):
                 sock = await _open_socket(host, port)
                 lab._expect(conn, sock.getsockname(), self.name, self.peer_name)
                 self.ws = await connect(
                     self.url, sock=sock, proxy=None, create_connection=self._connection_class, **self._options
                 )
+            _check_subprotocol(self.ws, self._options.get("subprotocols"))
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             if sock is not None and self.ws is None:
                 sock.close()
             await self._failed(exc)
+        except asyncio.CancelledError:  # close() before open: websockets aborts its own transport
+            if sock is not None and self.ws is None:
+                sock.close()
+            raise
         assert self.ws is not None
         pair = lab._pairs.get(conn)
         if pair is not None and pair.server is not None:
@@ -231,22 +249,59 @@ class Client(Endpoint):
 
     async def _failed(self, exc: BaseException) -> None:
         """A failed attempt, as a browser reports it: ``error``, then ``close`` with 1006."""
-        if isinstance(exc, ConnectionRefusedError):
-            words = "connection refused: nothing is listening at this address"
-        elif isinstance(exc, InvalidStatus):
-            words = str(exc)
-        elif isinstance(exc, TimeoutError):
-            words = f"opening handshake timed out after {self._lab.timeout} s"
-        else:
-            words = f"{type(exc).__name__}: {exc}"
+        words = self._failure_words(exc)
+        if self.ws is not None:  # the 101 came but did not fit (a subprotocol): fail it, as a browser does
+            self.ws.transport.abort()
+            self.ws = None
         self.close_code = 1006
-        await self._emit("error", conn=self.conn, peer=self.peer_name, error=words, exc=exc)
-        await self._emit("close", conn=self.conn, peer=self.peer_name, code=1006, reason="")
-        pair = self._lab._pairs.get(self.conn or "")
-        if pair is not None:
-            pair.done = True
-        self._lab._changed()
+        await self._end_attempt(words, exc)
         raise ConnectionFailed(words) from exc
+
+    async def _end_attempt(self, words: str, exc: BaseException | None) -> None:
+        """``error`` then ``close`` 1006 for an attempt that never opened; its pair is finished."""
+        pair = self._lab._pairs.get(self.conn or "")
+        if (
+            pair is not None
+            and pair.server is not None
+            and self.ws is None
+            and isinstance(exc, NegotiationError)
+        ):
+            await self._lab._wait_flag(pair.server_connected)  # the server's rows first, every run
+        await self._emit("error", conn=self.conn, peer=self.peer_name, error=words, exc=exc)
+        await self._emit(
+            "close",
+            conn=self.conn,
+            peer=self.peer_name,
+            code=1006,
+            reason="",
+            detail="the connection never opened",
+            was_clean=False,
+        )
+        if pair is not None:
+            pair.client_opened.set()  # a server waiting for our open may go on
+            pair.done = True
+        self._arrived.set()
+        self._lab._changed()
+
+    def _failure_words(self, exc: BaseException) -> str:
+        """Why the attempt failed, with websockets' cause; what a page could not see is marked so."""
+        target = self.peer_name or redact_url(self.url)
+        if isinstance(exc, ConnectionRefusedError):
+            return f"connection refused: nothing listens at {target}, no TCP connection was made"
+        if isinstance(exc, InvalidStatus):
+            status = f"{exc.response.status_code} {exc.response.reason_phrase}".strip()
+            return (
+                f"the server answered HTTP {status}, not 101 Switching Protocols "
+                "(a page sees only error and close 1006: the status is hidden from it)"
+            )
+        if isinstance(exc, TimeoutError):
+            return f"opening handshake timed out after {self._options.get('open_timeout')} s"
+        if isinstance(exc, NegotiationError):
+            return f"{exc}: a browser fails the connection here"
+        cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+        if isinstance(exc, InvalidHandshake):
+            return f"the opening handshake failed: {exc}{cause}"
+        return f"could not connect to {target}: {exc}{cause}"
 
     async def _read(self) -> None:
         ws = self.ws
@@ -268,25 +323,32 @@ class Client(Endpoint):
         await ws.wait_closed()
         if pair is not None and pair.server is not None:
             await self._lab._wait_flag(pair.server_closed)
-        self.close_code = ws.close_code
-        self.close_reason = ws.close_reason
+        end = ending(ws)  # as a browser reports it: error only when this end failed the connection
+        self.close_code, self.close_reason = end.code, end.reason
         by = ws.protocol.close_rcvd_then_sent
         initiator = None if by is None else ((self.peer_name or "server") if by else self.name)
+        rcvd = ws.protocol.close_rcvd
+        stop = None
         if self.reconnect is not None and not self._closed_by_user:
-            self._retrying = asyncio.create_task(self._retry(), name=f"wslab-retry-{self.name}")
-        trouble = session_error(ws)
-        if trouble is not None:  # as a browser does: error, then close, when the connection failed
-            exc = ws.protocol.parser_exc or ws.connection_exc
-            await self._emit("error", conn=conn, peer=self.peer_name, error=trouble, exc=exc)
+            if by and rcvd is not None and not self.reconnect.retries_after(rcvd.code):
+                stop = f"no reconnection: the server closed on purpose with {rcvd.code}"
+            else:
+                self._retrying = asyncio.create_task(self._retry(), name=f"wslab-retry-{self.name}")
+        if end.error is not None:
+            await self._emit("error", conn=conn, peer=self.peer_name, error=end.error, exc=end.exc)
         await self._emit(
             "close",
             conn=conn,
             peer=self.peer_name,
-            code=ws.close_code,
-            reason=ws.close_reason,
+            code=end.code,
+            reason=end.reason,
             initiator=initiator,
-            detail=unanswered_close(ws),
+            detail=end.detail,
+            was_clean=end.was_clean,
         )
+        if stop is not None:
+            hint = "Reconnect(retry_after_deliberate_close=True) would try again"
+            await self._emit("note", conn=conn, peer=self.peer_name, detail=f"{stop} ({hint})")
         release_compression(ws)
         if pair is not None:
             pair.done = True
@@ -416,8 +478,23 @@ class Client(Endpoint):
             retrying.cancel()
             await asyncio.gather(retrying, return_exceptions=True)
             self._refuse_outbox()
+        opening = self._opening
+        if opening is not None and not opening.done():
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
+        if self._reader is None and self.close_code is None:  # still opening: abandon it, as a browser does
+            if self.ws is not None:
+                self.ws.transport.abort()
+                self.ws = None
+            self.close_code = 1006
+            words = "close() before the connection was established: the attempt is abandoned"
+            await self._end_attempt(words, None)
+            return
         ws = self.ws
-        if ws is None or self._reader is None:
+        if ws is None or self._reader is None or self._reader.done():
+            what = "never opened" if ws is None else f"is already closed ({self.close_code})"
+            detail = f"close(): {self.name} {what}, nothing to do"
+            await self._emit("note", conn=self.conn, peer=self.peer_name, detail=detail)
             return
         if ws.state is State.OPEN:
             await self._emit("closing", conn=self.conn, peer=self.peer_name, code=code, reason=reason)
@@ -460,6 +537,13 @@ class Client(Endpoint):
             words = "reconnecting" if self.reconnecting else f"state {self.state.name.lower()}"
             raise NotConnected(f"{self.name} is not connected ({words})")
         return self.ws
+
+
+def _check_subprotocol(ws: ClientConnection, asked: Sequence[str] | None) -> None:
+    """A browser and Node's ``ws`` fail the connection when a 101 names none of the asked subprotocols."""
+    if asked and ws.subprotocol is None:
+        wanted = ", ".join(str(one) for one in asked)
+        raise NegotiationError(f"asked for subprotocol {wanted}, the server's 101 named none")
 
 
 def _resume(transport: asyncio.Transport) -> None:

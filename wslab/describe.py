@@ -82,12 +82,16 @@ def _describe(event: Event, limit: int) -> str:
         words = close_words(event.code, event.reason)
         if event.initiator:
             words += f"; closed by {event.initiator}"
+        if event.was_clean is False:
+            words += "; wasClean false"
         if event.detail:
             words += f" ({event.detail})"
         return words
     if kind == "error":
         return event.error or "error"
     if kind == "connecting":
+        if event.peer is None and isinstance(event.data, str):  # not one of ours: the URL says where
+            return f"to {event.data}"
         target = _path_of(event.data) if isinstance(event.data, str) else ""
         return f"to {event.peer or 'server'} {target}".rstrip()
     if kind == "upgrade":

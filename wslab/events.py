@@ -117,6 +117,8 @@ class Event:
     error: str | None = None
     exc: BaseException | None = field(default=None, compare=False, repr=False)
     frame: FrameInfo | None = None
+    was_clean: bool | None = None
+    """On ``close``: the browser's ``CloseEvent.wasClean``, true when the closing handshake completed."""
 
     @property
     def is_binary(self) -> bool:

@@ -38,6 +38,9 @@ __all__ = ["Lab"]
 
 T = TypeVar("T")
 
+_NO_LIMIT = 86_400.0
+"""How long a blocking call waits when its own limit is ``None``: a day, so still bounded."""
+
 _LIVE: weakref.WeakValueDictionary[str, Lab] = weakref.WeakValueDictionary()
 _LIVE_LOCK = threading.Lock()
 
@@ -215,6 +218,7 @@ class Lab:
         name: str | None = None,
         on: dict[Kind, Hook] | None = None,
         reconnect: Reconnect | bool | None = None,
+        wait: bool = True,
         **options: Any,
     ) -> Client:
         """Connect a new client to ``target`` (a server of this lab, a wire in front of one, or a URL).
@@ -223,15 +227,21 @@ class Lab:
         reconnection attempt (with ``reconnect=``) tries the next one in turn.
 
         Returns once ``open`` (and the server's ``connection``) are recorded. A refused or rejected
-        attempt records ``error`` and ``close`` (1006), then raises ``ConnectionFailed``.
+        attempt records ``error`` and ``close`` (1006), then raises ``ConnectionFailed``. With
+        ``wait=False`` it returns at once, as ``new WebSocket(url)`` does, the client still
+        connecting: a failure is then only recorded, and ``close()`` abandons the attempt.
+        ``open_timeout`` (seconds, ``None`` for no limit) bounds the TCP connect and handshake;
+        it defaults to the lab's ``timeout``. ``subprotocols=[...]`` that the server's 101 does not
+        grant fail the connection, as in a browser.
         ``reconnect=wslab.Reconnect(...)`` (or ``True`` for the defaults) makes the client come back
         by itself after a close it did not ask for.
         Other keywords (``compression``, ``max_size``, ``additional_headers``, …) go to
         ``websockets.asyncio.client.connect``.
         """
+        limit = options.get("open_timeout", self.timeout)
         return self._block(
-            self.aconnect(target, path=path, name=name, on=on, reconnect=reconnect, **options),
-            None,
+            self.aconnect(target, path=path, name=name, on=on, reconnect=reconnect, wait=wait, **options),
+            _NO_LIMIT if limit is None else float(limit),
             "connect",
         )
 
@@ -243,6 +253,7 @@ class Lab:
         name: str | None = None,
         on: dict[Kind, Hook] | None = None,
         reconnect: Reconnect | bool | None = None,
+        wait: bool = True,
         **options: Any,
     ) -> Client:
         """Async twin of :meth:`connect`."""
@@ -274,7 +285,11 @@ class Lab:
                 fallbacks=targets[1:],
             )
             self.clients.append(client)
-            await client._open()
+            if wait:
+                await client._open()
+            else:
+                opening = client._open_quietly()
+                client._opening = asyncio.create_task(opening, name=f"wslab-open-{client.name}")
             return client
 
         return await self._on_loop(start())

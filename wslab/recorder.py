@@ -44,6 +44,7 @@ _EVENT_FIELDS = [
     "error",
     "exc",
     "frame",
+    "was_clean",
 ]
 _new = object.__new__
 _set = tuple(getattr(Event, name).__set__ for name in _EVENT_FIELDS if hasattr(Event, name))
@@ -67,6 +68,7 @@ def _fast_event(
     error: Any = None,
     exc: Any = None,
     frame: Any = None,
+    was_clean: Any = None,
 ) -> Event:
     """``Event(**fields)`` in about half the time: the recorder makes one per lifecycle moment.
 
@@ -93,6 +95,7 @@ def _fast_event(
     s[14](e, error)
     s[15](e, exc)
     s[16](e, frame)
+    s[17](e, was_clean)
     return e
 
 

@@ -17,30 +17,26 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
-from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import (
     ConnectionClosed,
     HeaderLineTooLong,
     InvalidHeader,
-    PayloadTooBig,
-    ProtocolError,
     RequestLineTooLong,
-    TooManyFragments,
     TooManyHeaders,
 )
-from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from ._connection import CloseWatchdog, ending, payload_size, release_compression
 from ._endpoint import Endpoint
 from ._heartbeat import PingRecorder
 from ._redact import redact_headers, redact_url
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
-from .lifecycle import check_close, explain_close_code
+from .lifecycle import check_close
 from .rooms import RoomsMixin
 from .validation import Guard
 
@@ -61,65 +57,12 @@ Handler: TypeAlias = Callable[[Any, "Peer"], "Payload | Awaitable[Payload | None
 With a ``validate`` function, the handler gets what it returned (e.g. the parsed JSON)."""
 
 
-_BAD_DATA = (ProtocolError, PayloadTooBig, TooManyFragments, UnicodeDecodeError)
-
-
-def unanswered_close(ws: Connection) -> str | None:
-    """``sent 1007`` when this end sent a close frame and none came back (so its code is 1006)."""
-    sent, rcvd = ws.protocol.close_sent, ws.protocol.close_rcvd
-    if sent is None or rcvd is not None:
-        return None
-    return f"sent {sent.code} {explain_close_code(sent.code)}, no close frame came back"
-
-
-def session_error(ws: Connection) -> str | None:
-    """Why a connection ended badly, in words, or None when it closed cleanly.
-
-    websockets keeps the exception that made it fail the connection (``parser_exc`` for bad
-    masking, a reserved opcode, a message over ``max_size`` or a stream cut mid-frame;
-    ``connection_exc`` for invalid UTF-8 or a close that timed out) and the close frame it sent
-    in answer. A connection that ends with no close frame received is 1006, an abnormal closure.
-    """
-    protocol = ws.protocol
-    exc = protocol.parser_exc or ws.connection_exc
-    sent = protocol.close_sent
-    we_started = protocol.close_rcvd_then_sent is not True
-    if sent is not None and sent.reason == "keepalive ping timeout" and we_started:
-        return "no pong came back in time: the peer looks dead (keepalive ping timeout, sent 1011)"
-    if isinstance(exc, _BAD_DATA):
-        what = sent.reason if sent is not None and sent.reason else str(exc)
-        if sent is None:
-            return f"bad data from the other end: {what}"
-        return f"bad data from the other end: {what}; answered {sent.code} {explain_close_code(sent.code)}"
-    if exc is not None and not isinstance(exc, EOFError):
-        return f"the connection failed: {exc}"
-    if protocol.close_rcvd is None:
-        cause = f" ({exc})" if exc is not None else ""
-        return f"the connection dropped without a closing handshake{cause}"
-    return None
-
-
 _TOO_LARGE: dict[type[Exception], tuple[int, str]] = {
     RequestLineTooLong: (414, "Request-URI Too Long"),
     HeaderLineTooLong: (431, "Request Header Fields Too Large"),
     TooManyHeaders: (431, "Request Header Fields Too Large"),
 }
 """The statuses websockets sends by itself, before ``process_request``, for oversized requests."""
-
-
-def release_compression(ws: Connection) -> None:
-    """Let a closed connection's zlib state go (about 40 KiB per end and direction).
-
-    Closed connections stay in the registry so a lesson can look back at them; their
-    permessage-deflate encoder and decoder are never used again, and 10,000 of them would
-    otherwise hold over a gigabyte.
-    """
-    if ws.protocol.state is not State.CLOSED:
-        return
-    for extension in ws.protocol.extensions:
-        if isinstance(extension, PerMessageDeflate):
-            extension.__dict__.pop("encoder", None)
-            extension.__dict__.pop("decoder", None)
 
 
 def _is_loopback(host: str) -> bool:
@@ -129,33 +72,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-class CloseWatchdog(Connection):
-    """Enforces ``close_timeout`` when a connection fails and the peer then goes silent.
-
-    When websockets fails a connection on bad data it sends a close frame and sets a close
-    deadline, but only a pending ``send()`` or ``close()`` enforces that deadline: a peer that
-    never answers (nor hangs up) would keep the connection CLOSING, and its handler waiting, for
-    ever. Put it before ``ServerConnection`` or ``ClientConnection`` in a subclass's bases.
-    """
-
-    _watchdog: asyncio.TimerHandle | None = None
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._watchdog is None and self.protocol.state is State.CLOSING and self.close_deadline:
-            self._watchdog = self.loop.call_at(self.close_deadline, self._close_stalled)
-
-    def _close_stalled(self) -> None:
-        if self.protocol.state is not State.CLOSED:
-            self.set_connection_exc(TimeoutError("timed out while closing connection"))
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        super().connection_lost(exc)
 
 
 class _Connection(PingRecorder, CloseWatchdog, ServerConnection):
@@ -178,13 +94,6 @@ class _Connection(PingRecorder, CloseWatchdog, ServerConnection):
             raise
         if self.request is None:
             await self.owner._handshake_failed(self, timed_out=False)
-
-
-def payload_size(data: Payload) -> int:
-    """Bytes on the wire before framing: UTF-8 length for text."""
-    if isinstance(data, str):  # ASCII text (the common case) is its own length: no encoding pass
-        return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
-    return len(data)
 
 
 class Peer:
@@ -453,9 +362,16 @@ class Server(RoomsMixin, Endpoint):
         else:
             conn, name = self._lab._claim(ws.remote_address, self.name)
         exc = ws.protocol.handshake_exc
+        if peer is None:  # no complete request, so no upgrade row: say first that someone came
+            await self._emit(
+                "note", conn=conn, peer=name, detail="a TCP connection came in; no complete HTTP request yet"
+            )
         if timed_out:
             limit = self._options.get("open_timeout", self._lab.timeout)
-            words = f"opening handshake timed out after {limit} s: the request never completed"
+            words = (
+                f"opening handshake timed out after {limit} s: the HTTP request never completed, "
+                "so the server closed the TCP connection"
+            )
         elif exc is None:
             words = "the client hung up before sending a complete HTTP request"
         else:
@@ -590,22 +506,21 @@ class Server(RoomsMixin, Endpoint):
         if self.guard is not None:
             self.guard.forget(peer.id)
         peer.state = State.CLOSED
-        peer.close_code = ws.close_code
-        peer.close_reason = ws.close_reason
         by = ws.protocol.close_rcvd_then_sent
         initiator = None if by is None else (peer.name if by else self.name)
-        trouble = session_error(ws)
-        if trouble is not None:
-            exc = ws.protocol.parser_exc or ws.connection_exc
-            await self._emit("error", conn=peer.id, peer=peer.name, error=trouble, exc=exc)
+        end = ending(ws)  # as Node ws reports it: error only when this end failed the connection
+        peer.close_code, peer.close_reason = end.code, end.reason
+        if end.error is not None:
+            await self._emit("error", conn=peer.id, peer=peer.name, error=end.error, exc=end.exc)
         await self._emit(
             "close",
             conn=peer.id,
             peer=peer.name,
-            code=ws.close_code,
-            reason=ws.close_reason,
+            code=end.code,
+            reason=end.reason,
             initiator=initiator,
-            detail=unanswered_close(ws),
+            detail=end.detail,
+            was_clean=end.was_clean,
         )
         self._leave_all(peer)  # rooms.py: a closed connection leaves its rooms
         release_compression(ws)

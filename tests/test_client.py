@@ -1,0 +1,206 @@
+"""The client fires what a browser fires (WHATWG rules), checked against hand-made servers.
+
+Each test names the browser behaviour it mirrors; tests/fidelity/ checks the same scenarios
+against a real Chromium page.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from websockets.frames import Close, Frame, Opcode
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+import wslab
+from tests._attack import TIMEOUT, HostileServer, wait_for
+from wslab.describe import describe
+
+
+def client_rows(lab: wslab.Lab) -> list[str]:
+    """The browser's four events, as a browser page would log them."""
+    rows = []
+    for event in lab.events.filter(side="client"):
+        if event.kind in ("open", "message", "error"):
+            rows.append(event.kind)
+        elif event.kind == "close":
+            rows.append(f"close {event.code} wasClean={str(event.was_clean).lower()}")
+    return rows
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: a handshake that never completes."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_a_normal_close_is_clean(lab: wslab.Lab) -> None:
+    client = lab.connect(lab.serve())
+    client.close(1000, "bye")
+    closed = lab.events.filter(side="client", kind="close")[0]
+    assert (closed.code, closed.reason, closed.was_clean) == (1000, "bye", True)
+    assert not lab.events.filter(kind="error")
+
+
+def test_a_server_close_with_no_code_is_1005_and_clean(lab: wslab.Lab) -> None:
+    empty_close = Frame(Opcode.CLOSE, b"").serialize(mask=False, extensions=[])
+    with HostileServer(empty_close) as hostile:
+        client = lab.connect(hostile.url)
+        assert wait_for(lambda: client.close_code is not None, TIMEOUT)
+    assert client_rows(lab) == ["open", "close 1005 wasClean=true"]
+
+
+def test_a_refused_connect_says_no_tcp_connection_was_made_and_names_the_url(lab: wslab.Lab) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as spare:
+        port = spare.getsockname()[1]
+    with pytest.raises(wslab.ConnectionFailed, match="no TCP connection was made"):
+        lab.connect(f"ws://127.0.0.1:{port}/chat")
+    assert client_rows(lab) == ["error", "close 1006 wasClean=false"]
+    connecting = lab.events.filter(kind="connecting")[0]
+    assert f"ws://127.0.0.1:{port}/chat" in describe(connecting)
+
+
+def test_close_before_open_gives_error_then_close_1006_as_in_a_browser(
+    lab: wslab.Lab, silent: SilentServer
+) -> None:
+    client = lab.connect(silent.url, wait=False)
+    assert client.state.name == "CONNECTING"
+    client.close()
+    assert client_rows(lab) == ["error", "close 1006 wasClean=false"]
+    assert "before the connection was established" in (lab.events.filter(kind="error")[0].error or "")
+    assert client.state.name == "CLOSED"
+    client.close()  # never silent: a second close says there was nothing to do
+    assert "nothing to do" in (lab.events.filter(kind="note")[-1].detail or "")
+
+
+def test_connect_without_waiting_opens_later_and_records_a_failure_without_raising(lab: wslab.Lab) -> None:
+    server = lab.serve(welcome="hi")
+    client = lab.connect(server, wait=False)
+    client.wait_open()
+    assert client.recv() == "hi"
+    with socket.create_server(("127.0.0.1", 0)) as spare:
+        port = spare.getsockname()[1]
+    refused = lab.connect(f"ws://127.0.0.1:{port}/", wait=False, name="refused")
+    refused.wait_closed()
+    assert [e.kind for e in lab.events.filter(who="refused")][-2:] == ["error", "close"]
+
+
+def test_open_timeout_is_honoured(silent: SilentServer) -> None:
+    with wslab.Lab(clock="logical", timeout=5.0, settle=0.5) as lab:
+        started = time.monotonic()
+        with pytest.raises(wslab.ConnectionFailed, match=r"timed out after 0\.3 s"):
+            lab.connect(silent.url, open_timeout=0.3)
+        assert time.monotonic() - started < 2.0
+        slow = SilentServer()
+        try:  # a limit above the lab's own timeout is not cut short by it
+            started = time.monotonic()
+            with pytest.raises(wslab.ConnectionFailed, match=r"timed out after 6\.5 s"):
+                lab.connect(slow.url, open_timeout=6.5)
+            assert time.monotonic() - started >= 6.4
+        finally:
+            slow.close()
+
+
+def test_a_subprotocol_the_server_does_not_grant_fails_the_connection(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    with pytest.raises(wslab.ConnectionFailed, match="subprotocol chat"):
+        lab.connect(server, subprotocols=["chat"])
+    assert client_rows(lab) == ["error", "close 1006 wasClean=false"]
+    error = lab.events.filter(side="client", kind="error")[0]
+    assert "named none" in (error.error or "")
+
+
+def test_a_granted_subprotocol_opens(lab: wslab.Lab) -> None:
+    server = lab.serve(subprotocols=["chat"])
+    client = lab.connect(server, subprotocols=["chat"])
+    assert "subprotocol chat" in (lab.events.filter(kind="open")[0].detail or "")
+    client.close()
+
+
+def _close_then_reset(listener: socket.socket) -> None:
+    """Handshake, send close 1000, read the client's close, then reset TCP (SO_LINGER 0)."""
+    conn, _ = listener.accept()
+    conn.settimeout(TIMEOUT)
+    protocol = ServerProtocol()
+    while not (requests := [e for e in protocol.events_received() if isinstance(e, Request)]):
+        protocol.receive_data(conn.recv(65536))
+    protocol.send_response(protocol.accept(requests[0]))
+    for data in protocol.data_to_send():
+        conn.sendall(data)
+    conn.sendall(Frame(Opcode.CLOSE, Close(1000, "bye").serialize()).serialize(mask=False, extensions=[]))
+    conn.recv(65536)  # the client's answering close frame
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def test_a_reset_after_a_completed_closing_handshake_is_no_error(lab: wslab.Lab) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        thread = threading.Thread(target=_close_then_reset, args=(listener,), daemon=True)
+        thread.start()
+        client = lab.connect(f"ws://127.0.0.1:{listener.getsockname()[1]}/")
+        assert wait_for(lambda: client.close_code is not None, TIMEOUT)
+        thread.join(TIMEOUT)
+    assert client_rows(lab) == ["open", "close 1000 wasClean=true"]
+
+
+def test_bad_data_from_the_server_fails_the_connection_error_then_1006(lab: wslab.Lab) -> None:
+    bad_utf8 = Frame(Opcode.TEXT, b"\xff\xfe").serialize(mask=False, extensions=[])
+    with HostileServer(bad_utf8) as hostile:
+        client = lab.connect(hostile.url)
+        assert wait_for(lambda: client.close_code is not None, TIMEOUT * 2)
+    assert client_rows(lab) == ["open", "error", "close 1006 wasClean=false"]
+    closed = lab.events.filter(side="client", kind="close")[0]
+    assert "sent 1007" in (closed.detail or "")
+
+
+async def ban(message: object, peer: wslab.Peer) -> None:
+    await peer.close(4001, "banned")
+
+
+def test_no_reconnection_after_the_server_closes_on_purpose(lab: wslab.Lab) -> None:
+    server = lab.serve(ban)
+    policy = wslab.Reconnect(base=0.05, jitter=0, max_attempts=3)
+    client = lab.connect(server, reconnect=policy)
+    client.send("anything")
+    client.wait_closed()
+    time.sleep(0.2)
+    assert not lab.events.filter(kind="reconnecting")
+    assert "closed on purpose with 4001" in (lab.events.filter(side="client", kind="note")[-1].detail or "")
+
+
+def test_reconnection_after_a_deliberate_close_when_asked(lab: wslab.Lab) -> None:
+    server = lab.serve(ban)
+    policy = wslab.Reconnect(base=0.05, jitter=0, max_attempts=3, retry_after_deliberate_close=True)
+    client = lab.connect(server, reconnect=policy)
+    client.send("anything")
+    assert wait_for(lambda: bool(lab.events.filter(kind="reconnecting")), TIMEOUT)
+    client.wait_open()
+    client.close()
+
+
+def test_reconnect_policy_says_which_codes_it_retries_after() -> None:
+    policy = wslab.Reconnect()
+    assert policy.retries_after(1006) and policy.retries_after(1001) and policy.retries_after(1011)
+    assert not any(policy.retries_after(code) for code in (1008, 4000, 4001, 4999))
+    assert wslab.Reconnect(retry_after_deliberate_close=True).retries_after(4001)
