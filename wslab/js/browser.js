@@ -233,8 +233,8 @@ function startPage(model) {
                 }
             });
             this.addEventListener("close", (event) => {
-                if (page.failed(this, event)) return; // a route that did not work: the next one is tried
                 page.live.delete(this);
+                if (page.failed(this, event)) return; // a route that did not work: the next one is tried
                 status(`closed ${event.code}${event.reason ? " " + event.reason : ""}`);
                 show(`close  code=${event.code} reason=${JSON.stringify(event.reason)} wasClean=${event.wasClean}`);
                 report({ ev: "close", code: event.code, reason: event.reason, wasClean: event.wasClean, byPage: this.byPage, n });
