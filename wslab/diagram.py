@@ -9,7 +9,9 @@ never grows with the length of a session. Every text is escaped for the format i
 
 from __future__ import annotations
 
+import base64
 import html
+import itertools
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,9 @@ from .events import Event
 from .lifecycle import explain_close_code
 
 __all__ = [
+    "DEFAULT_HEIGHT",
     "DEFAULT_WINDOW",
+    "FLOOR_FONT",
     "IDLE_GAP_US",
     "Detail",
     "Diagram",
@@ -386,105 +390,233 @@ def _mm(text: str) -> str:
 
 # --- SVG ------------------------------------------------------------------------------------------
 
+_FONT = 11  # px: every text of the drawing, at its natural size
+FLOOR_FONT = 10
+"""px: a page may scale a drawing down until its text is this small; past that, its box scrolls."""
 _CHAR_W = 6.6  # width of one character of 11px monospace, for fitting labels
-_GUTTER = 64
-_COL_MIN = 210
-_COL_MAX = 360
+_TIME_X = 8  # the time column's left edge
+_PAD = 12  # px between the time column and the drawing, and after the drawing's right end
+_COL_MIN = 130  # px between two neighbouring lifelines when there is room
+_COL_MAX = 400  # px at most that an arrow's label asks for (about 56 characters)
+_COL_SCROLL = 200  # px at most per gap when a drawing scrolls sideways anyway
+_BUDGET = 836  # px: the widest drawing that still fits a 760 px output at FLOOR_FONT (760 * 11 / 10)
+_MIN_WIDTH = 320
 _HEAD_H = 28
+_HEAD_GAP = 14  # from the lifeline names down to the first row
 _ARROW_H = 32
 _BADGE_H = 26
+_NOTE_HALF = 140  # half the width of a note over one lifeline
+_SELF_LABEL = 40  # characters of a self-arrow's label (it is drawn to the right of its lifeline)
+_Need: TypeAlias = tuple[int, int, int]  # (gaps spanned, first gap, px)
+_FILLS = {"client": "#e3f2fd", "server": "#ede7f6", "wire": "#e0f2f1"}
 
 
-def _svg(layout: _Layout) -> str:
-    names = [n for n, _ in layout.lifelines]
-    roles = dict(layout.lifelines)
-    xs = _positions(layout, names)
-    width = max(420, (max(xs.values()) if xs else _GUTTER) + 120)
-    out: list[str] = []
-    y = 12
-    if layout.hidden:
-        out.append(
-            f'<text x="{_GUTTER}" y="{y + 10}" fill="#777" font-style="italic">'
-            f"{_x(f'… {layout.hidden} earlier events not drawn')}</text>"
-        )
-        y += 20
-    top = y
+@dataclass(slots=True)
+class _Drawing:
+    """The SVG elements of one diagram in two bands, each with y from 0: the lifeline names, and the rest.
 
-    def heads(y0: int) -> None:
-        for name, role in layout.lifelines:
-            label = _fit(name, 18)
-            w = max(70, int(len(label) * _CHAR_W) + 20)
-            fill = {"client": "#e3f2fd", "server": "#ede7f6", "wire": "#e0f2f1"}[role]
-            x = xs[name]
-            out.append(
-                f'<rect x="{x - w // 2}" y="{y0}" width="{w}" height="{_HEAD_H}" rx="4" '
-                f'fill="{fill}" stroke="#455a64"/>'
-                f'<text x="{x}" y="{y0 + 18}" text-anchor="middle" font-weight="bold">{_x(label)}</text>'
-            )
+    Kept apart so a page can keep the names in view (a sticky header) while the rows scroll.
+    """
 
-    y += _HEAD_H + 14
-    body: list[str] = []
+    names: list[str]
+    title: str
+    width: int
+    head_h: int
+    body_h: int
+    head: list[str]
+    body: list[str]
+
+    @property
+    def height(self) -> int:
+        return self.head_h + self.body_h
+
+    @property
+    def min_width(self) -> int:
+        """The narrowest this drawing may be scaled to: its text is then ``FLOOR_FONT`` px."""
+        return -(-self.width * FLOOR_FONT // _FONT)
+
+
+def _head_w(name: str) -> int:
+    return max(70, int(len(_fit(name, 18)) * _CHAR_W) + 20)
+
+
+def _badge_text(badge: _Badge) -> str:
+    return _fit(badge.label, 48 if badge.colour == _RED else 40)
+
+
+def _badge_w(badge: _Badge) -> int:
+    return int(len(_badge_text(badge)) * _CHAR_W) + 14
+
+
+def _gap_needs(layout: _Layout, index: dict[str, int]) -> tuple[list[_Need], list[_Need]]:
+    """What must fit between lifelines, as (gaps spanned, first gap, px): names and badges side by side
+    (they must never overlap), then arrow labels (wanted whole, but they can be cut to fit)."""
+    names = list(index)
+    hard = [(1, i, (_head_w(a) + _head_w(b)) // 2 + 16) for i, (a, b) in enumerate(itertools.pairwise(names))]
+    soft = []
     for r in layout.rows:
-        tall = any(isinstance(i, _Arrow) for i in r.items)
-        h = _ARROW_H if tall else _BADGE_H
-        mid = y + (20 if tall else 13)
-        if r.time:
-            body.append(f'<text x="8" y="{mid + 4}" fill="#999" font-size="10">{_x(r.time)}</text>')
-        for item in r.items:
-            body.append(_svg_item(item, xs, mid, width))
-        y += h
-    bottom = y + 6
-    for name in names:
-        x = xs[name]
-        dash = (
-            ' stroke-dasharray="2 3"'
-            if roles.get(name) == "wire" or name == REMOTE
-            else ' stroke-dasharray="6 4"'
+        badges = sorted(
+            (index[i.who], _badge_w(i)) for i in r.items if isinstance(i, _Badge) and i.who in index
         )
-        out.append(f'<line x1="{x}" y1="{top + _HEAD_H}" x2="{x}" y2="{bottom}" stroke="#90a4ae"{dash}/>')
-    heads(top)
-    out.extend(body)
-    heads(bottom)
-    height = bottom + _HEAD_H + 12
-    if not names:
-        out.append(f'<text x="{_GUTTER}" y="{top + 18}" fill="#777">{_x("(no events yet)")}</text>')
-    drawn = f"{layout.drawn} events" + (f", {layout.hidden} earlier not drawn" if layout.hidden else "")
-    title = f"WebSocket lifecycle: {', '.join(names) or 'no participants'} ({drawn})"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11" role="img" '
-        f'aria-label="{_x(title)}">'
-        f"<title>{_x(title)}</title>"
-        f'<rect width="{width}" height="{height}" rx="6" fill="#ffffff"/>' + "".join(out) + "</svg>"
-    )
-
-
-def _positions(layout: _Layout, names: list[str]) -> dict[str, int]:
-    """Lifeline x positions: each gap wide enough for the labels of the arrows over it, within bounds."""
-    index = {name: i for i, name in enumerate(names)}
-    gaps = [_COL_MIN] * max(len(names) - 1, 0)
-    spans: list[tuple[int, int, int]] = []
-    for r in layout.rows:
+        for (lo, w_lo), (hi, w_hi) in itertools.pairwise(badges):  # badges side by side in one row
+            if hi > lo:
+                hard.append((hi - lo, lo, (w_lo + w_hi) // 2 + 10))
         for item in r.items:
             if isinstance(item, _Arrow) and item.src in index and item.dst in index:
                 lo, hi = sorted((index[item.src], index[item.dst]))
                 if hi > lo:
-                    spans.append((hi - lo, lo, int(len(item.text) * _CHAR_W) + 24))
-    for width, lo, need in sorted(spans):  # one-gap arrows first, then the ones that share gaps
-        need = min(need, _COL_MAX * width)
-        short = need - sum(gaps[lo : lo + width])
+                    label = int(len(item.text) * _CHAR_W) + 24
+                    soft.append((hi - lo, lo, min(label, _COL_MAX)))
+    return hard, soft
+
+
+def _widen(gaps: list[int], needs: list[_Need]) -> list[int]:
+    gaps = list(gaps)
+    for span, lo, need in sorted(needs):  # one-gap needs first, then the ones that share gaps
+        short = need - sum(gaps[lo : lo + span])
         if short > 0:
-            for i in range(lo, lo + width):
-                gaps[i] = min(_COL_MAX, gaps[i] + -(-short // width))
-    xs, x = {}, _GUTTER + 120
-    for i, name in enumerate(names):
-        xs[name] = x
-        if i < len(gaps):
-            x += gaps[i]
+            for i in range(lo, lo + span):
+                gaps[i] += -(-short // span)
+    return gaps
+
+
+def _gaps(layout: _Layout, names: list[str]) -> tuple[list[int], list[int]]:
+    """The narrowest gaps between lifelines (names and badges clear) and the roomiest (labels whole)."""
+    hard_needs, soft_needs = _gap_needs(layout, {name: i for i, name in enumerate(names)})
+    narrow = _widen([0] * max(len(names) - 1, 0), hard_needs)
+    roomy = _widen([max(g, _COL_MIN) for g in narrow], [*hard_needs, *soft_needs])
+    return narrow, roomy
+
+
+def _squeeze(narrow: list[int], roomy: list[int], room: int) -> list[int]:
+    """Gaps that add up to ``room`` px if they can: each between its narrowest and its roomiest."""
+    if sum(roomy) <= room:
+        return roomy
+    if sum(narrow) >= room:  # it scrolls sideways anyway: keep labels readable, names clear
+        return [max(n, min(r, _COL_SCROLL)) for n, r in zip(narrow, roomy, strict=True)]
+    spare, extra = room - sum(narrow), sum(roomy) - sum(narrow)
+    return [n + (r - n) * spare // extra for n, r in zip(narrow, roomy, strict=True)]
+
+
+def _xs(names: list[str], gaps: list[int]) -> dict[str, int]:
+    xs = dict.fromkeys(names, 0)
+    for i, name in enumerate(names[1:]):
+        xs[name] = xs[names[i]] + gaps[i]
     return xs
 
 
-def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
+def _extent(layout: _Layout, xs: dict[str, int]) -> tuple[int, int]:
+    """The leftmost and rightmost x that the names, badges and self-arrows reach."""
+    lo = min((x - _head_w(n) // 2 for n, x in xs.items()), default=0)
+    hi = max((x + _head_w(n) // 2 for n, x in xs.items()), default=0)
+    for r in layout.rows:
+        for item in r.items:
+            if isinstance(item, _Badge) and item.who in xs:
+                half = _badge_w(item) // 2
+                lo, hi = min(lo, xs[item.who] - half), max(hi, xs[item.who] + half)
+            elif isinstance(item, _Arrow) and item.src == item.dst and item.src in xs:
+                hi = max(hi, xs[item.src] + 36 + int(len(_fit(item.text, _SELF_LABEL)) * _CHAR_W))
+    return lo, hi
+
+
+def _place(layout: _Layout) -> tuple[dict[str, int], int, int]:
+    """Lifeline x positions, the drawing's left edge (after the time column) and its width.
+
+    Labels are cut shorter rather than let the drawing grow past ``_BUDGET`` px, as long as names and
+    badges stay clear of each other; a drawing that still does not fit keeps roomier gaps (it scrolls).
+    """
+    names = [n for n, _ in layout.lifelines]
+    times = max((len(r.time) for r in layout.rows), default=0)
+    left = _TIME_X + int(times * _CHAR_W) + _PAD
+    narrow, roomy = _gaps(layout, names)
+    budget = _BUDGET
+    for _ in range(3):  # the margins depend a little on the gaps (badges at the ends): settle them
+        xs = _xs(names, roomy)
+        lo, hi = _extent(layout, xs)
+        margins = left - lo + hi - sum(roomy) + _PAD
+        xs = _xs(names, _squeeze(narrow, roomy, budget - margins))
+        lo, hi = _extent(layout, xs)
+        width = left - lo + hi + _PAD
+        if width <= _BUDGET or sum(narrow) + margins >= budget:
+            break
+        budget -= width - _BUDGET
+    shift = left - lo
+    return {n: x + shift for n, x in xs.items()}, left, max(_MIN_WIDTH, hi + shift + _PAD)
+
+
+def _svg_heads(layout: _Layout, xs: dict[str, int], y: int) -> list[str]:
+    out = []
+    for name, role in layout.lifelines:
+        label = _fit(name, 18)
+        w, x = _head_w(name), xs[name]
+        out.append(
+            f'<rect x="{x - w // 2}" y="{y}" width="{w}" height="{_HEAD_H}" rx="4" '
+            f'fill="{_FILLS[role]}" stroke="#455a64"/>'
+            f'<text x="{x}" y="{y + 18}" text-anchor="middle" font-weight="bold">{_x(label)}</text>'
+        )
+    return out
+
+
+def _svg_lifelines(layout: _Layout, xs: dict[str, int], y1: int, y2: int) -> list[str]:
+    out = []
+    for name, role in layout.lifelines:
+        dash = "2 3" if role == "wire" or name == REMOTE else "6 4"
+        x = xs[name]
+        out.append(
+            f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#90a4ae" stroke-dasharray="{dash}"/>'
+        )
+    return out
+
+
+def _drawing(layout: _Layout) -> _Drawing:
+    names = [n for n, _ in layout.lifelines]
+    xs, left, width = _place(layout)
+    drawn = f"{layout.drawn} events" + (f", {layout.hidden} earlier not drawn" if layout.hidden else "")
+    title = f"WebSocket lifecycle: {', '.join(names) or 'no participants'} ({drawn})"
+
+    head: list[str] = []  # the top band: what is left out, the names, the start of the lifelines
+    y = 12
+    if layout.hidden:
+        note = f"… {layout.hidden} earlier events not drawn"
+        head.append(f'<text x="{left}" y="{y + 10}" fill="#777" font-style="italic">{_x(note)}</text>')
+        y += 20
+    head.extend(_svg_heads(layout, xs, y))
+    head_h = y + _HEAD_H + _HEAD_GAP
+    head.extend(_svg_lifelines(layout, xs, y + _HEAD_H, head_h))
+
+    rows: list[str] = []
+    y = 0
+    for r in layout.rows:
+        tall = any(isinstance(i, _Arrow) for i in r.items)
+        mid = y + (20 if tall else 13)
+        if r.time:
+            rows.append(f'<text x="{_TIME_X}" y="{mid + 4}" fill="#888">{_x(r.time)}</text>')
+        rows.extend(_svg_item(item, xs, mid, left, width) for item in r.items)
+        y += _ARROW_H if tall else _BADGE_H
+    bottom = y + 6
+    body = [*_svg_lifelines(layout, xs, 0, bottom), *rows, *_svg_heads(layout, xs, bottom)]
+    if not names:
+        body.append(f'<text x="{left}" y="18" fill="#777">{_x("(no events yet)")}</text>')
+    return _Drawing(names, title, width, head_h, bottom + _HEAD_H + 12, head, body)
+
+
+def _svg_doc(width: int, height: int, label: str, parts: Iterable[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="{_FONT}" role="img" '
+        f'aria-label="{_x(label)}">'
+        f"<title>{_x(label)}</title>"
+        f'<rect width="{width}" height="{height}" rx="6" fill="#ffffff"/>' + "".join(parts) + "</svg>"
+    )
+
+
+def _svg(drawing: _Drawing) -> str:
+    """The whole drawing as one standalone SVG document."""
+    body = f'<g transform="translate(0 {drawing.head_h})">{"".join(drawing.body)}</g>'
+    return _svg_doc(drawing.width, drawing.height, drawing.title, [*drawing.head, body])
+
+
+def _svg_item(item: _Item, xs: dict[str, int], mid: int, left: int, width: int) -> str:
     if isinstance(item, _Arrow):
         x1, x2 = xs.get(item.src, xs.get(REMOTE, 0)), xs.get(item.dst, xs.get(REMOTE, 0))
         if x1 == x2:  # to itself: a small loop
@@ -503,7 +635,7 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
             tip = f"{x2},{mid} {x2 - sign * 9},{mid - 4} {x2 - sign * 9},{mid + 4}"
             room = abs(x2 - x1) - 12
             lx, anchor = (x1 + x2) // 2, "middle"
-        room_chars = int(room / _CHAR_W) if anchor == "middle" else 40
+        room_chars = int(room / _CHAR_W) if anchor == "middle" else _SELF_LABEL
         label = _fit(item.label, room_chars - len(item.suffix)) + item.suffix
         cross = ""
         if item.failed:
@@ -519,26 +651,71 @@ def _svg_item(item: _Item, xs: dict[str, int], mid: int, width: int) -> str:
         )
     if isinstance(item, _Badge):
         x = xs.get(item.who, 0)
-        label = _fit(item.label, 48 if item.colour == _RED else 40)
-        w = int(len(label) * _CHAR_W) + 14
+        w = _badge_w(item)
         weight = ' font-weight="bold"' if item.colour == _RED else ""
         return (
             f'<rect x="{x - w // 2}" y="{mid - 9}" width="{w}" height="18" rx="9" fill="#ffffff" '
             f'stroke="{item.colour}"/>'
             f'<text x="{x}" y="{mid + 4}" text-anchor="middle" fill="{item.colour}"{weight}>'
-            f"{_x(label)}</text>"
+            f"{_x(_badge_text(item))}</text>"
         )
     if item.over is not None and item.over in xs:
-        x0 = max(_GUTTER + 20, xs[item.over] - 140)
-        x1 = min(width - 10, xs[item.over] + 140)
+        x0 = max(left, xs[item.over] - _NOTE_HALF)
+        x1 = min(width - 10, xs[item.over] + _NOTE_HALF)
     else:
-        x0 = _GUTTER + 20
-        x1 = width - 20
+        x0, x1 = left, width - _PAD
     label = _fit(item.text, int((x1 - x0 - 12) / _CHAR_W))
     return (
         f'<rect x="{x0}" y="{mid - 9}" width="{x1 - x0}" height="18" fill="#fff8e1" stroke="#ffb300"/>'
         f'<text x="{(x0 + x1) // 2}" y="{mid + 4}" text-anchor="middle" fill="{item.colour}">'
         f"{_x(label)}</text>"
+    )
+
+
+# --- HTML: the drawing in a box that fits the page ------------------------------------------------
+
+DEFAULT_HEIGHT = 640
+"""px: a drawing taller than this scrolls inside its box, under its lifeline names."""
+
+
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _html(
+    drawing: _Drawing, *, max_height: int = DEFAULT_HEIGHT, follow: bool = False, inline: bool = False
+) -> str:
+    """The drawing in a box as wide as the page, never wider: it scales down to ``FLOOR_FONT`` px text,
+    then scrolls sideways; taller than ``max_height``, it scrolls under its lifeline names (sticky).
+
+    The SVGs go in as ``<img>`` data URIs (``inline``: the rows as an inline ``<svg>``), so HTML
+    sanitizers that drop ``<svg>`` still show them. ``follow`` starts the box at the newest rows (the
+    bottom) and, when it scrolls sideways, at its right end.
+    """
+    w, names = drawing.width, ", ".join(drawing.names) or "none"
+    head_svg = _svg_doc(w, drawing.head_h, f"lifelines: {names}", drawing.head)
+    body_svg = _svg_doc(w, drawing.body_h, drawing.title, drawing.body)
+    img = "display:block;width:100%;height:auto"
+    head = (
+        f"<img src='{_data_uri(head_svg)}' width='{w}' height='{drawing.head_h}' "
+        f"alt='{_x(f'lifelines: {names}')}' style='{img}'>"
+    )
+    if inline:
+        body = body_svg.replace("<svg ", f"<svg style='{img}' ", 1)
+    else:
+        body = (
+            f"<img src='{_data_uri(body_svg)}' width='{w}' height='{drawing.body_h}' "
+            f"alt='{_x(drawing.title)}' style='{img}'>"
+        )
+    box = f"overflow:auto;max-height:{max_height}px;max-width:100%;box-sizing:border-box;background:#fff;"
+    sheet = f"width:100%;min-width:{drawing.min_width}px;max-width:{w}px;"
+    if follow:  # column-reverse: starts scrolled to the bottom; rtl: to the right end, when wider
+        box += "display:flex;flex-direction:column-reverse;width:0;min-width:100%;direction:rtl;"
+        sheet += "direction:ltr;margin-right:auto;flex:none;"
+    return (
+        f"<div class='wslab-diagram' style='{box}'><div class='wslab-diagram-sheet' style='{sheet}'>"
+        f"<div class='wslab-diagram-names' style='position:sticky;top:0;z-index:1;background:#fff'>"
+        f"{head}</div>{body}</div></div>"
     )
 
 
@@ -621,7 +798,7 @@ def sequence_svg(
     caller already left out, to say so on the drawing. ``detail="frames"`` adds a ``wire``
     lifeline for recorded frames. The time unit is taken from an :class:`EventLog`, else ticks.
     """
-    return _svg(_build(events, detail, max_events, time_unit, hidden))
+    return _svg(_drawing(_build(events, detail, max_events, time_unit, hidden)))
 
 
 def to_mermaid(
@@ -663,10 +840,12 @@ class Mermaid(str):
 
 
 class Diagram:
-    """A finished drawing of some events: shows as SVG in a notebook, as text in a terminal.
+    """A finished drawing of some events: in a notebook an SVG that fits the page, in a terminal text.
 
     ``Diagram(lab.events)``; ``.save("session.svg")`` (or ``.mmd`` / ``.md`` for mermaid);
-    ``.to_mermaid()``. The drawing is computed once, from the window of events given.
+    ``.to_mermaid()``. The drawing is computed once, from the window of events given. In a notebook
+    it shows as HTML (:meth:`html`): as wide as the output area, never wider (text scaled down to
+    ``FLOOR_FONT`` px at most, then a sideways scroll), taller drawings scroll under their lifeline names.
     """
 
     def __init__(
@@ -677,17 +856,44 @@ class Diagram:
         max_events: int | None = DEFAULT_WINDOW,
         time_unit: str | None = None,
         hidden: int = 0,
+        max_height: int = DEFAULT_HEIGHT,
     ) -> None:
         self.detail: Detail = detail
+        self.max_height = max_height
         self._layout = _build(events, detail, max_events, time_unit, hidden)
+        self._drawing: _Drawing | None = None
         self._svg: str | None = None
 
     @property
+    def drawing(self) -> _Drawing:
+        if self._drawing is None:
+            self._drawing = _drawing(self._layout)
+        return self._drawing
+
+    @property
     def svg(self) -> str:
-        """The SVG document."""
+        """The SVG document (at its natural size: ``width`` × ``height`` px)."""
         if self._svg is None:
-            self._svg = _svg(self._layout)
+            self._svg = _svg(self.drawing)
         return self._svg
+
+    @property
+    def width(self) -> int:
+        """px: the drawing's natural width."""
+        return self.drawing.width
+
+    @property
+    def min_width(self) -> int:
+        """px: the narrowest a page shows it (text at ``FLOOR_FONT`` px); a narrower box scrolls."""
+        return self.drawing.min_width
+
+    def html(self, *, follow: bool = False, inline: bool = False) -> str:
+        """The drawing in a box that fits the page (see the class); every text in it is escaped.
+
+        ``follow``: start at the newest rows and, if it scrolls sideways, at the right end.
+        ``inline``: the rows as an inline ``<svg>`` rather than an ``<img>``.
+        """
+        return _html(self.drawing, max_height=self.max_height, follow=follow, inline=inline)
 
     @property
     def lifelines(self) -> list[str]:
@@ -714,6 +920,9 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self.svg
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
     def __repr__(self) -> str:
         return self.to_text()

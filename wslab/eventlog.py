@@ -227,20 +227,39 @@ KIND_COLOURS: dict[str, str] = {
 }
 
 
+_CELL = "text-align:left;vertical-align:top;padding:2px 8px"
+_WRAP = {"conn", "who", "details"}  # free text: wraps (at spaces first) rather than widen the table
+TABLE_STYLE = (
+    "border-collapse:collapse;font-family:monospace;font-size:12px;table-layout:auto;width:auto;"
+    "max-width:100%"
+)
+"""The event table's own style: never wider than the page (JupyterLab's ``table-layout:fixed`` undone)."""
+
+
+def cell_style(column: str) -> str:
+    """A table cell's style: free text wraps (``overflow-wrap:anywhere``), short fields stay on one line."""
+    if column in _WRAP:
+        return f"{_CELL};white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;min-width:4ch"
+    return f"{_CELL};white-space:nowrap"
+
+
 def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int = 0) -> str:
-    """The event table as HTML. Every value is escaped with :func:`html.escape`."""
+    """The event table as HTML. Every value is escaped with :func:`html.escape`.
+
+    As wide as its content up to the page's width; past that, the details column wraps.
+    """
     esc = html.escape
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(h)}</th>" for h in COLUMNS)
+    head = "".join(f"<th style='{cell_style(h)}'>{esc(h)}</th>" for h in COLUMNS)
     notes = []
     if dropped:
         notes.append(f"{dropped} oldest events dropped by the ring buffer")
     if hidden:
         notes.append(f"{hidden} older rows hidden")
     note_rows = "".join(
-        f"<tr><td colspan='{len(COLUMNS)}' style='color:#777;font-style:italic;padding:2px 8px'>"
-        f"{esc(n)}</td></tr>"
+        f"<tr><td colspan='{len(COLUMNS)}' style='{_CELL};color:#777;font-style:italic'>{esc(n)}</td></tr>"
         for n in notes
     )
+    styles = [cell_style(c) for c in COLUMNS]
     body = []
     for event, cells in zip(log, log.rows(limit), strict=False):
         colour = KIND_COLOURS.get(event.kind, "#333")
@@ -252,10 +271,9 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
                 text = f"<span style='color:{colour};font-weight:600'>{esc(icon)} {text}</span>"
             elif COLUMNS[i] == "details" and event.kind in ("close", "closing") and event.code:
                 text = f"<span title='{esc(explain_close_code(event.code))}'>{text}</span>"
-            tds.append(f"<td style='text-align:left;padding:2px 8px;white-space:pre'>{text}</td>")
+            tds.append(f"<td style='{styles[i]}'>{text}</td>")
         body.append(f"<tr class='wslab-{esc(event.kind)}'>{''.join(tds)}</tr>")
     return (
-        "<table class='wslab-events' style='border-collapse:collapse;font-family:monospace;"
-        "font-size:12px'>"
+        f"<table class='wslab-events' style='{TABLE_STYLE}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{note_rows}{''.join(body)}</tbody></table>"
     )

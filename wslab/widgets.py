@@ -24,8 +24,8 @@ from typing import Any, Protocol
 import ipywidgets as widgets  # type: ignore[import-untyped]
 
 from .describe import format_size
-from .diagram import DEFAULT_WINDOW, Detail, sequence_svg, sequence_text
-from .eventlog import EventLog, html_table, matches
+from .diagram import DEFAULT_WINDOW, Detail, Diagram, sequence_text
+from .eventlog import TABLE_STYLE, EventLog, cell_style, html_table, matches
 from .events import KINDS, SIDES, Event
 from .lifecycle import ConnectionSummary, State, explain_close_code, summarize_connections
 from .recorder import Recorder, clock_unit
@@ -420,13 +420,11 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
 # --- the diagram ------------------------------------------------------------------------------------
 
 
-_WIDE = 900  # px: a drawing wider than this starts scrolled to its right end
-
-
 class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
     """The lifecycle sequence diagram, redrawn live from the last ``window`` events.
 
-    At most ``height`` pixels tall, scrolled to the newest arrows (scroll up for older ones).
+    At most ``height`` pixels tall, scrolled to the newest arrows (scroll up for older ones, under
+    the lifeline names); as wide as the view, scaled down a little, then scrolling sideways.
     """
 
     def __init__(
@@ -459,19 +457,19 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
 
     def _render(self) -> None:
         hidden = self._seen - len(self._window)
-        self.svg = sequence_svg(
-            self._window, detail=self.detail, max_events=None, time_unit=self.time_unit, hidden=hidden
+        drawing = Diagram(
+            self._window,
+            detail=self.detail,
+            max_events=None,
+            time_unit=self.time_unit,
+            hidden=hidden,
+            max_height=self.height,
         )
-        # column-reverse: the box starts scrolled to the bottom, so the newest arrows are in view;
-        # a wide drawing also starts scrolled to the right, where the newest lifelines are (rtl)
-        wide = int(self.svg.split('width="', 1)[1].split('"', 1)[0]) > _WIDE if self.svg else False
-        sideways = "direction:rtl;align-items:safe flex-end;" if wide else ""
-        self.value = (
-            "<div class='wslab-diagram' style='display:flex;flex-direction:column-reverse;"
-            "width:0;min-width:100%;box-sizing:border-box;"  # as wide as the view, never wider
-            f"overflow:auto;max-height:{self.height}px;{sideways}'>"
-            f"<div style='direction:ltr'>{self.svg}</div></div>"
-        )
+        self.svg = drawing.svg
+        # as wide as the view, never wider: scaled down to FLOOR_FONT px text, then a sideways scroll;
+        # it starts at the newest rows (the bottom) and, when it scrolls sideways, at the right end,
+        # with the lifeline names kept in view above the rows (the rows an inline <svg>)
+        self.value = drawing.html(follow=True, inline=True)
 
     def __repr__(self) -> str:
         return sequence_text(
@@ -487,6 +485,11 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
 
 _STATE_COLOURS = {"CONNECTING": "#ef6c00", "OPEN": "#2e7d32", "CLOSING": "#f9a825", "CLOSED": "#616161"}
 _PANEL_COLUMNS = ("conn", "who", "peer", "state", "msgs in", "msgs out", "bytes in", "bytes out", "close")
+
+
+def _panel_cell(column: str) -> str:
+    """Names and the close meaning wrap (like the event table's details); counts stay on one line."""
+    return cell_style("details" if column in ("who", "peer", "close") else "seq")
 
 
 def _merge(old: ConnectionSummary | None, part: ConnectionSummary, moved: bool) -> ConnectionSummary:
@@ -576,7 +579,10 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
     def _render(self) -> None:
         esc = html.escape
         shown, hidden = self._visible()
-        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(h)}</th>" for h in _PANEL_COLUMNS)
+        styles = [_panel_cell(c) for c in _PANEL_COLUMNS]
+        head = "".join(
+            f"<th style='{style}'>{esc(h)}</th>" for h, style in zip(_PANEL_COLUMNS, styles, strict=True)
+        )
         body = []
         if hidden:
             body.append(
@@ -586,13 +592,13 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         for s in shown:
             colour = _STATE_COLOURS.get(s.state.name, "#333")
             cells = []
-            for name, text in zip(_PANEL_COLUMNS, self._cells(s), strict=True):
+            for name, text, style in zip(_PANEL_COLUMNS, self._cells(s), styles, strict=True):
                 inner = esc(text)
                 if name == "state":
                     inner = f"<b style='color:{colour}'>● {inner}</b>"
                 elif name == "close" and s.close_code not in (None, 1000, 1001):
                     inner = f"<span style='color:#c62828'>{inner}</span>"
-                cells.append(f"<td style='text-align:left;padding:2px 8px;white-space:pre'>{inner}</td>")
+                cells.append(f"<td style='{style}'>{inner}</td>")
             if s.errors:
                 cells[-1] = cells[-1].replace("</td>", f" <b style='color:#c62828'>✖ {s.errors}</b></td>")
             body.append(f"<tr>{''.join(cells)}</tr>")
@@ -603,8 +609,9 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
             )
         title = "server registry" if self.side == "server" else f"{self.side or 'all'} connections"
         self.value = (
-            f"<div class='wslab-panel'><b style='font-family:sans-serif'>{esc(title)}</b>"
-            "<table style='border-collapse:collapse;font-family:monospace;font-size:12px'>"
+            "<div class='wslab-panel' style='overflow-x:auto'>"
+            f"<b style='font-family:sans-serif'>{esc(title)}</b>"
+            f"<table style='{TABLE_STYLE}'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         )
 
