@@ -51,5 +51,12 @@ else
   echo "== Python 3.13 not found: skipped the unit tests on 3.13"
 fi
 
-echo "== unit tests and lessons (nbval strict) on $(.venv/bin/python --version)"
-.venv/bin/python -m pytest -q --nbval tests notebooks
+# The lessons run in the README's plain install (`pip install -e .`, no extras), plus only the test
+# runner, so a lesson that needs a package the plain install lacks fails here.
+echo "== lessons (nbval strict) in the plain install: .venv-lessons with pip install -e . plus pytest and nbval"
+"$PYTHON" -m venv .venv-lessons
+.venv-lessons/bin/python -m pip install -q --disable-pip-version-check -e . pytest nbval
+.venv-lessons/bin/python -m pytest -q --nbval notebooks
+
+echo "== unit tests on $(.venv/bin/python --version)"
+.venv/bin/python -m pytest -q tests
