@@ -9,6 +9,7 @@ timings, no ports), so ``test_fidelity.py`` can check that the committed page is
 
 from __future__ import annotations
 
+import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,6 +215,10 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
         if current != text:
+            diff = difflib.unified_diff(
+                current.splitlines(), text.splitlines(), "docs/fidelity.md", "this run", lineterm=""
+            )
+            print("\n".join(diff), file=sys.stderr)
             print(f"{DOC} is not what a run gives: run `{GENERATE}`", file=sys.stderr)
             return 1
         return 0
