@@ -202,6 +202,7 @@ def test_chat_servers_in_separate_processes_share_broadcasts_rooms_and_presence(
         # a crash: SIGKILL, no cleanup; alice fails over, paris's entry expires by its TTL
         killed = time.monotonic()
         paris.kill()
+        assert repr(paris) == "<ServerProcess 'paris' killed>"
         assert "paris" in watcher.presence()
         alice.wait_open()
         alice.send('{"hello": "Alice"}')
@@ -214,6 +215,7 @@ def test_chat_servers_in_separate_processes_share_broadcasts_rooms_and_presence(
             client.close()
         lyon.stop()
         assert lyon.process.returncode == 0 and watcher.presence() == {}
+        assert repr(lyon) == "<ServerProcess 'lyon' stopped>"
     finally:
         paris.kill()
         lyon.kill()

@@ -344,6 +344,7 @@ class ServerProcess:
         timeout: float = 20.0,
     ) -> None:
         self.name = name
+        self._ended: str | None = None  # "killed" or "stopped", once this object ended it
         self.presence_ttl = presence_ttl
         self.presence_every = presence_every
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -390,12 +391,14 @@ class ServerProcess:
         """Crash the process (SIGKILL): its sockets are cut by the OS, no cleanup of any kind runs."""
         if self.running:
             self.process.kill()
+            self._ended = "killed"
         self.process.wait(10)
         self._forget()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Shut the process down cleanly: its lab closes its connections (1001) and its presence."""
         if self.running and self.process.stdin is not None:
+            self._ended = "stopped"
             with contextlib.suppress(OSError):
                 self.process.stdin.close()
             try:
@@ -421,7 +424,12 @@ class ServerProcess:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "running" if self.running else f"exited ({self.process.returncode})"
+        if self.running:
+            state = "running"
+        elif self._ended == "killed" or (self._ended == "stopped" and self.process.returncode == 0):
+            state = self._ended  # the same words on every OS (a SIGKILL's return code is not)
+        else:
+            state = f"exited with code {self.process.returncode}"
         return f"<ServerProcess {self.name!r} {state}>"
 
 
