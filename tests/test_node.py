@@ -85,3 +85,80 @@ def test_the_node_server_listens_on_loopback_only(lab: wslab.Lab) -> None:
         if c.status == psutil.CONN_LISTEN
     ]
     assert listening and all(address.ip == "127.0.0.1" for address in listening)
+
+
+@needs_node
+def test_a_throw_in_the_message_handler_ends_the_whole_node_process(lab: wslab.Lab) -> None:
+    server = node.start_server(lab, script="crash")
+    alice, bob = node.connect(lab, server, name="alice"), node.connect(lab, server, name="bob")
+    alice.recv(), bob.recv()
+    alice.send("Bonjour serveur!")  # not JSON: JSON.parse throws inside ws.on('message')
+    assert server.wait() == 1
+    alice.wait_closed(), bob.wait_closed()
+    assert (alice.close_code, bob.close_code) == (1006, 1006)  # no close frame for anyone
+    events = server.record()
+    assert events.kinds()[-2:] == ["server:message", "server:note"]
+    assert events[-1].detail == "the node process exits with code 1"
+    assert not events.filter(kind=("error", "close"))  # Node fired neither
+    assert any(line.startswith("SyntaxError: Unexpected token 'B'") for line in server.console)
+
+
+@needs_node
+def test_with_try_catch_bad_json_gets_an_answer_and_a_bug_closes_one_connection_with_1011(
+    lab: wslab.Lab,
+) -> None:
+    server = node.start_server(lab, script="safe")
+    client = node.connect(lab, server)
+    client.recv()
+    client.send("Bonjour serveur!")
+    assert client.recv() == '{"type":"error","error":"JSON invalide"}'
+    client.send('{"text":"salut"}')
+    assert client.recv() == "Serveur a reçu : SALUT"
+    client.send('{"type":"chat"}')  # no text: a TypeError in the handler, caught
+    client.wait_closed()
+    assert (client.close_code, client.close_reason) == (1011, "erreur interne")
+    assert server.running
+    close = server.record(until="close").filter(kind="close")[0]
+    assert (close.code, close.conn, close.peer, close.initiator) == (1011, client.conn, client.name, "node")
+
+
+@needs_node
+def test_the_heartbeat_terminates_a_client_that_stops_answering_pings(lab: wslab.Lab) -> None:
+    server = node.start_server(lab, script="heartbeat")
+    client = node.connect(lab, server)
+    client.recv()
+    client.stall(2.0)
+    client.wait_closed()
+    assert client.close_code == 1006
+    kinds = server.record(until="close").kinds()
+    assert kinds[-2:] == ["server:note", "server:close"]  # terminate(), then close 1006
+    assert lab.events.filter(who="node", kind="close")[0].code == 1006
+
+
+@needs_node
+def test_a_message_over_max_payload_fires_error_and_close_1006_and_sends_1009(lab: wslab.Lab) -> None:
+    server = node.start_server(lab, script="heartbeat")
+    client = node.connect(lab, server)
+    client.recv()
+    client.send("x" * 2000)  # maxPayload is 1024 bytes
+    client.wait_closed()
+    assert client.close_code == 1009
+    events = server.record(until="close")
+    error = events.filter(kind="error")[0]
+    assert "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" in (error.error or "")
+    assert events.filter(kind="close")[0].code == 1006
+
+
+@needs_node
+def test_invalid_utf8_fires_the_article_servers_error_event(lab: wslab.Lab) -> None:
+    server = node.start_server(lab)
+    client = node.connect(lab, server)
+    client.recv()
+    client.send(b"\xff", text=True)
+    client.wait_closed()
+    assert client.close_code == 1007
+    events = server.record(until="close")
+    assert events.kinds()[-3:] == ["server:closing", "server:error", "server:close"]
+    assert "WS_ERR_INVALID_UTF8" in (events.filter(kind="error")[0].error or "")
+    assert server.console[1].startswith("Erreur: Error: Invalid WebSocket frame: invalid UTF-8 sequence")
+    assert not any(line.startswith(node.REPORT) for line in server.console)

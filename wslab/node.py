@@ -1,12 +1,18 @@
-"""The seed's Node.js peers, for real: its ``ws`` server and its client, as child processes.
+"""The reference article's Node.js peers, for real: its ``ws`` server and its client, as child processes.
 
-``start_server(lab)`` runs the seed's server example (``wslab/js/seed-server.js``: the seed's code,
-only its port read from ``WSLAB_PORT``) with ``node``, waits until it listens, and returns a
+``start_server(lab)`` runs the article's server example (``wslab/js/seed-server.js``: the article's
+code, only its port read from ``WSLAB_PORT``) with ``node``, waits until it listens, and returns a
 handle; ``connect(lab, node)`` connects a wslab client to it, recorded as usual. ``run_client(lab,
-server)`` runs the seed's client code under Node (``require('ws')`` for ``WebSocket``, the URL from
+server)`` runs the article's client code under Node (``require('ws')`` for ``WebSocket``, the URL from
 ``WSLAB_URL``) against a wslab server, whose events name it ``node``.
 
-What Node prints (the seed's ``console.log`` lines) is kept in ``NodeProcess.console``; with
+``start_server(lab, script="crash")`` runs another server instead (``SERVERS``: one that crashes
+on a throw in its message handler, the try/catch fix, the ``ws`` heartbeat with ``maxPayload``).
+Every server runs with a preload (``wslab/js/report.js``) that reports each event its sockets fire;
+``NodeServer.record()`` puts them in the lab's table (side ``server``), when the lesson asks, so
+their place among the other events is the same on every run.
+
+What Node prints (``console.log`` lines) is kept in ``NodeProcess.console``; with
 ``record_console=True`` each line is also recorded as a ``note`` event under the process's name (off
 by default: Node prints when it likes, so the notes would land between the other events in a
 different place on every run). Every process is stopped by ``lab.close()``.
@@ -17,6 +23,8 @@ Node needs the ``ws`` package: ``npm ci`` at the repository root installs the pi
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -24,19 +32,21 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import WslabError, WslabTimeout
 from .events import Side
 
 if TYPE_CHECKING:
     from .client import Client
+    from .eventlog import EventLog
     from .lab import Lab
     from .server import Server
 
 __all__ = [
     "SEED_CLIENT_NODE_JS",
     "SEED_SERVER_JS",
+    "SERVERS",
     "NodeMissing",
     "NodeProcess",
     "available",
@@ -55,6 +65,20 @@ SEED_CLIENT_NODE_JS = "const WebSocket = require('ws');\n" + (_JS / "seed-client
     encoding="utf-8"
 ).replace("'wss://example.com/socket'", "process.env.WSLAB_URL")
 """The seed's client under Node: ``ws`` gives ``WebSocket``, the URL comes from ``WSLAB_URL``."""
+
+SERVERS: dict[str, str] = {
+    "seed": SEED_SERVER_JS,
+    **{
+        name: (_JS / f"{name}-server.js").read_text(encoding="utf-8")
+        for name in ("crash", "safe", "heartbeat")
+    },
+}
+"""The Node servers ``start_server`` runs: the article's (``seed``); ``crash``, its message handler
+parsing JSON with no try/catch; ``safe``, the same with try/catch; ``heartbeat``, ws's ping and
+``terminate()`` pattern with ``maxPayload`` 1024 bytes."""
+
+REPORT = "@@wslab "
+"""How wslab/js/report.js starts the lines that report an event (never shown in ``console``)."""
 
 
 class NodeMissing(WslabError):
@@ -112,12 +136,17 @@ class NodeProcess:
         self.conn = conn
         self.record_console = record_console
         self.console: list[str] = []
+        self.reports: list[dict[str, Any]] = []
+        """The events report.js saw, in the order Node fired them (see ``NodeServer.record``)."""
         self._lab = lab
         self._printed = threading.Condition()
         full_env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
         full_env.update(env, NODE_PATH=str(modules), NO_COLOR="1", NODE_DISABLE_COLORS="1")
+        preload = ["--require", str(_JS / "loopback.js")]
+        if side == "server":
+            preload += ["--require", str(_JS / "report.js")]
         self.process = subprocess.Popen(  # a fixed node command line, no shell
-            ["node", "--require", str(_JS / "loopback.js"), "-e", script],
+            ["node", *preload, "-e", script],
             cwd=str(modules.parent),
             env=full_env,
             stdin=subprocess.DEVNULL,
@@ -135,6 +164,14 @@ class NodeProcess:
         assert self.process.stdout is not None
         for raw in self.process.stdout:
             line = raw.rstrip("\n")
+            if line.startswith(REPORT):
+                with contextlib.suppress(ValueError):
+                    report = json.loads(line[len(REPORT) :])
+                    if isinstance(report, dict):
+                        with self._printed:
+                            self.reports.append(report)
+                            self._printed.notify_all()
+                continue
             with self._printed:
                 self.console.append(line)
                 self._printed.notify_all()
@@ -185,12 +222,84 @@ class NodeProcess:
 
 
 class NodeServer(NodeProcess):
-    """The seed's ``ws`` server in a ``node`` process, listening on ``url``."""
+    """A Node ``ws`` server (the article's by default) in a ``node`` process, listening on ``url``."""
 
-    def __init__(self, lab: Lab, name: str, port: int, *, record_console: bool = False) -> None:
+    def __init__(
+        self, lab: Lab, name: str, port: int, *, script: str = "seed", record_console: bool = False
+    ) -> None:
+        if script not in SERVERS:
+            raise ValueError(f"no Node server {script!r}: one of {sorted(SERVERS)}")
         self.port = port
+        self.script = script
+        self._recorded = 0
+        self._closing: set[int] = set()
+        self._conns: dict[int, tuple[str | None, str | None]] = {}  # Node's socket number -> conn, client
         env = {"WSLAB_PORT": str(port)}
-        super().__init__(lab, name, "server", SEED_SERVER_JS, env, record_console=record_console)
+        super().__init__(lab, name, "server", SERVERS[script], env, record_console=record_console)
+
+    def record(self, until: str | None = None, timeout: float | None = None) -> EventLog:
+        """Put what Node reported since the last call in the lab's table; returns this server's events.
+
+        ``until`` (an event kind such as ``"close"``, or ``"exit"``) first waits until Node has
+        reported one since the last call, or has exited. Why not as they happen: Node prints when it
+        likes, and recording at a point the lesson chooses keeps the table the same on every run.
+        """
+        limit = self._lab.timeout if timeout is None else timeout
+        if until is not None:
+
+            def arrived() -> bool:
+                fresh = self.reports[self._recorded :]
+                return any(r.get("ev") == until for r in fresh) or not self.running
+
+            with self._printed:
+                if not self._printed.wait_for(arrived, limit):
+                    raise WslabTimeout(f"{self.name} reported no {until!r} within {limit} s")
+            if not self.running:
+                self._reader.join(limit)  # everything it printed before exiting
+        with self._printed:
+            fresh, self._recorded = self.reports[self._recorded :], len(self.reports)
+        for report in fresh:
+            self._record_one(report)
+        return self._lab.events.filter(who=self.name)
+
+    def _record_one(self, report: dict[str, Any]) -> None:
+        ev, ident = report.get("ev"), report.get("id")
+        conn, peer = self._conns.get(ident, (None, None)) if isinstance(ident, int) else (None, None)
+        record = self._lab.recorder.record
+        common: dict[str, Any] = {"side": "server", "endpoint": self.name, "conn": conn, "peer": peer}
+        size = report.get("size") if isinstance(report.get("size"), int) else None
+        text = report.get("text") if isinstance(report.get("text"), str) else None
+        if ev == "connection" and isinstance(ident, int):
+            conn, peer = self._client_at(report.get("port"))
+            self._conns[ident] = (conn, peer)
+            common.update(conn=conn, peer=peer)
+            record(kind="connection", detail=f"ws.on('connection'): GET {report.get('path')}", **common)
+        elif ev in ("message", "send"):
+            record(kind=ev, data=text if text is not None else b"", size=size, **common)
+        elif ev == "closing":
+            self._closing.add(ident if isinstance(ident, int) else -1)
+            record(kind="closing", code=report.get("code"), reason=report.get("reason"), **common)
+        elif ev == "close":
+            code = report.get("code") if isinstance(report.get("code"), int) else None
+            initiator = self.name if ident in self._closing else (peer if code != 1006 else None)
+            record(kind="close", code=code, reason=report.get("reason") or "", initiator=initiator, **common)
+        elif ev == "error":
+            record(
+                kind="error", error=f"ws.on('error'): {report.get('error')} ({report.get('code')})", **common
+            )
+        elif ev == "terminate":
+            record(kind="note", detail="ws.terminate(): the socket is destroyed, no close frame", **common)
+        elif ev == "exit":
+            common.update(conn=None, peer=None)
+            record(kind="note", detail=f"the node process exits with code {report.get('code')}", **common)
+
+    def _client_at(self, port: object) -> tuple[str | None, str | None]:
+        """The wslab client that connected from ``port`` (the lab noted its address when it connected)."""
+        if isinstance(port, int):
+            found = self._lab._expected.get(("127.0.0.1", port))
+            if found is not None:
+                return found
+        return None, None
 
     @property
     def url(self) -> str:
@@ -222,9 +331,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(lab: Lab, *, name: str = "node", record_console: bool = False) -> NodeServer:
-    """Run the seed's Node ``ws`` server on a free loopback port; returns once it listens."""
-    server = NodeServer(lab, name, _free_port(), record_console=record_console)
+def start_server(
+    lab: Lab, *, name: str = "node", script: str = "seed", record_console: bool = False
+) -> NodeServer:
+    """Run a Node ``ws`` server (``SERVERS[script]``, the article's by default) on a free loopback port.
+
+    Returns once it listens.
+    """
+    server = NodeServer(lab, name, _free_port(), script=script, record_console=record_console)
     server._wait_listening()
     return server
 

@@ -1,0 +1,51 @@
+// Preloaded by wslab/node.py (node --require) for the ws servers it starts: every event the
+// server's sockets fire is printed as one line "@@wslab {json}" before the application's listeners
+// run, and wslab records it in the lab's table (side "server"). The application's code is untouched.
+'use strict';
+const WebSocket = require('ws');
+
+const say = (fields) => process.stdout.write('@@wslab ' + JSON.stringify(fields) + '\n'); // synchronous on a pipe
+const text = (data) => (Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+let count = 0;
+
+const serverEmit = WebSocket.Server.prototype.emit;
+WebSocket.Server.prototype.emit = function (name, ...args) {
+    if (name === 'connection') watch(args[0], args[1]);
+    return serverEmit.call(this, name, ...args);
+};
+
+function watch(ws, request) {
+    const id = ++count;
+    say({ ev: 'connection', id, port: request.socket.remotePort, path: request.url });
+    const emit = ws.emit;
+    ws.emit = function (name, ...args) {
+        if (name === 'message') {
+            const [data, isBinary] = args;
+            say({ ev: 'message', id, size: data.length, text: isBinary ? null : text(data) });
+        } else if (name === 'close') {
+            say({ ev: 'close', id, code: args[0], reason: text(args[1] || '') });
+        } else if (name === 'error') {
+            say({ ev: 'error', id, error: `${args[0].name}: ${args[0].message}`, code: args[0].code || null });
+        }
+        return emit.call(this, name, ...args);
+    };
+    const send = ws.send;
+    ws.send = function (data, ...rest) {
+        if (this.readyState === WebSocket.OPEN) {
+            say({ ev: 'send', id, size: Buffer.byteLength(data), text: typeof data === 'string' ? data : null });
+        }
+        return send.call(this, data, ...rest);
+    };
+    const close = ws.close;
+    ws.close = function (code, reason) {
+        if (this.readyState === WebSocket.OPEN) say({ ev: 'closing', id, code: code || 1005, reason: reason || '' });
+        return close.call(this, code, reason);
+    };
+    const terminate = ws.terminate;
+    ws.terminate = function () {
+        say({ ev: 'terminate', id });
+        return terminate.call(this);
+    };
+}
+
+process.on('exit', (code) => say({ ev: 'exit', code }));
