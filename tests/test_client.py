@@ -204,3 +204,11 @@ def test_reconnect_policy_says_which_codes_it_retries_after() -> None:
     assert policy.retries_after(1006) and policy.retries_after(1001) and policy.retries_after(1011)
     assert not any(policy.retries_after(code) for code in (1008, 4000, 4001, 4999))
     assert wslab.Reconnect(retry_after_deliberate_close=True).retries_after(4001)
+
+
+def test_a_keepalive_1011_is_not_called_a_server_failure() -> None:
+    from wslab.describe import close_words
+
+    words = close_words(1011, "keepalive ping timeout")
+    assert "keepalive" in words and "inside the server" not in words
+    assert "inside the server" in close_words(1011, "internal error")

@@ -20,12 +20,9 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.protocol import State
 
 from .events import Payload
-from .lifecycle import explain_close_code
+from .lifecycle import KEEPALIVE_REASON, explain_close_code
 
 __all__ = ["KEEPALIVE_REASON", "CloseWatchdog", "Ending", "ending", "payload_size", "release_compression"]
-
-KEEPALIVE_REASON = "keepalive ping timeout"
-"""The reason websockets puts in the 1011 it sends when its own keepalive gets no pong."""
 
 _BAD_DATA = (ProtocolError, PayloadTooBig, TooManyFragments, UnicodeDecodeError)
 

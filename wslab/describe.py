@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .events import Event, Payload
-from .lifecycle import explain_close_code
+from .lifecycle import explain_close
 
 __all__ = ["close_words", "describe", "format_size", "one_line", "preview"]
 
@@ -43,7 +43,7 @@ def close_words(code: int | None, reason: str | None) -> str:
     """``1000 normal closure, reason 'bye'``."""
     if code is None:
         return "no close code"
-    words = f"{code} {explain_close_code(code)}"
+    words = f"{code} {explain_close(code, reason)}"
     if reason:
         words += f", reason {preview(reason)}"
     return words

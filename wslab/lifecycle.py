@@ -18,10 +18,12 @@ from websockets.protocol import State
 from .events import Event, Kind
 
 __all__ = [
+    "KEEPALIVE_REASON",
     "TRANSITIONS",
     "ConnectionSummary",
     "State",
     "check_close",
+    "explain_close",
     "explain_close_code",
     "summarize_connections",
 ]
@@ -74,6 +76,21 @@ def explain_close_code(code: int | None) -> str:
     if 4000 <= code < 5000:
         return "private use by applications"
     return "unknown code"
+
+
+KEEPALIVE_REASON = "keepalive ping timeout"
+"""The reason websockets puts in the 1011 it sends when its own keepalive gets no pong."""
+
+
+def explain_close(code: int | None, reason: str | None) -> str:
+    """:func:`explain_close_code`, except where the reason shows whose choice the code was.
+
+    websockets closes with 1011 when its keepalive gets no pong: nothing failed inside a server,
+    and neither RFC 6455 nor browsers nor Node ``ws`` have that keepalive.
+    """
+    if code == 1011 and reason == KEEPALIVE_REASON:
+        return "websockets' keepalive gave up: no pong came back in time"
+    return explain_close_code(code)
 
 
 NEVER_SENT = frozenset({1005, 1006, 1015})
