@@ -45,27 +45,20 @@ class Results:
 
 
 def collect() -> Results:
-    """Every scenario, every system that can run here."""
+    """Every scenario, every system that can run here (clients need Chromium, servers need Node)."""
     missing = {name: why for name in ("chromium", "node") if (why := why_missing(name)) is not None}
+    node = "node" not in missing
     puppets = PuppetLoop()
     try:
         if "chromium" in missing:
             results = Results(versions(None), missing)
-            for scenario in CLIENT_SCENARIOS:
-                results.clients[scenario.name] = run_client_scenario(
-                    puppets, None, scenario, "node" not in missing
-                )
         else:
             with chromium() as browser:
                 results = Results(versions(browser), missing)
                 for scenario in CLIENT_SCENARIOS:
-                    results.clients[scenario.name] = run_client_scenario(
-                        puppets, browser, scenario, "node" not in missing
-                    )
-        for server_scenario in SERVER_SCENARIOS:
-            results.servers[server_scenario.name] = run_server_scenario(
-                puppets, server_scenario, "node" not in missing
-            )
+                    results.clients[scenario.name] = run_client_scenario(puppets, browser, scenario, node)
+        for server_scenario in SERVER_SCENARIOS if node else []:
+            results.servers[server_scenario.name] = run_server_scenario(puppets, server_scenario)
     finally:
         puppets.stop()
     return results
@@ -80,7 +73,11 @@ def without_clean(events: list[str]) -> list[str]:
 
 
 def client_verdict(name: str, outcomes: dict[str, Outcome]) -> str:
-    return _verdict(f"client: {name}", outcomes.get("chromium"), outcomes.get("wslab"))
+    verdict = _verdict(f"client: {name}", outcomes.get("chromium"), outcomes.get("wslab"))
+    chromium, node = outcomes.get("chromium"), outcomes.get("node")
+    if chromium and node and without_clean(chromium.events) != without_clean(node.events):
+        verdict += " (**Chromium and Node disagree**)"
+    return verdict
 
 
 def server_verdict(name: str, outcomes: dict[str, Outcome]) -> str:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -273,9 +274,7 @@ def run_client_scenario(
     runners: dict[str, Callable[[], list[str]]] = {"wslab": lambda: run_wslab_client(scenario, urls["wslab"])}
     if node:
         runners["node"] = lambda: run_node_client(scenario, urls["node"])
-    threads = [
-        threading.Thread(target=lambda n=n, r=r: results.__setitem__(n, r())) for n, r in runners.items()
-    ]
+    threads = [threading.Thread(target=_into, args=(results, n, r)) for n, r in runners.items()]
     for thread in threads:
         thread.start()
     try:
@@ -289,6 +288,14 @@ def run_client_scenario(
         for server in servers.values():
             server.close()
     return outcomes
+
+
+def _into(results: dict[str, Any], name: str, run: Callable[[], Any]) -> None:
+    """Run one system in its thread; a runner that breaks is shown as such, not as a missing key."""
+    try:
+        results[name] = run()
+    except Exception as exc:
+        results[name] = [f"runner raised {type(exc).__name__}: {exc}"]
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -367,11 +374,12 @@ def run_server_scenario(
     results: dict[str, Outcome] = {}
     thread = None
     if node:
-        thread = threading.Thread(
-            target=lambda: results.__setitem__("node", run_node_server(puppets, scenario))
-        )
+        run = partial(run_node_server, puppets, scenario)
+        thread = threading.Thread(target=_into, args=(results, "node", run))
         thread.start()
     results["wslab"] = run_wslab_server(puppets, scenario)
     if thread is not None:
         thread.join(END + WINDOW + 5)
+    if isinstance(results.get("node"), list):  # its runner broke
+        results["node"] = Outcome(results["node"])
     return {n: results[n] for n in SERVERS if n in results}
