@@ -168,7 +168,8 @@ INSPECT = """() => {
         if (o.output_type === 'stream' && o.name === 'stderr') entry.errors.push('stderr: ' + text.trim());
         const view = fromModel ? views[j] : null;
         if (o.data && o.data[WIDGET] && o.data[WIDGET].model_id !== '') {
-          const shown = view ? view.getAttribute('data-mime-type') : 'missing';
+          // drawn by the widget manager: a panel with no data-mime-type; a fallback names its mime type
+          const shown = view ? view.getAttribute('data-mime-type') || WIDGET : 'missing';
           const seen = view ? view.textContent.trim().replace(/\\s+/g, ' ') : '';
           const out = `output ${j + 1}`;
           if (shown !== WIDGET) entry.widgets.push(`${out} shown as ${shown}: "${seen.slice(0, 80)}"`);
@@ -204,7 +205,8 @@ BROWSER_ROWS = """() => {
     if (side < 0 || kind < 0) continue;
     for (const tr of table.querySelectorAll('tbody tr')) {
       const td = [...tr.children].map(c => c.textContent.trim());
-      if (td[side] === 'browser') rows.push(`${td[kind]} ${details >= 0 ? td[details] : ''}`.trim());
+      const event = td[kind].replace(/^[^a-z]+/i, '');  // the kind after its symbol: "⚡ open" is open
+      if (td[side] === 'browser') rows.push(`${event} ${details >= 0 ? td[details] : ''}`.trim());
     }
   }
   return rows;
