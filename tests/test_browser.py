@@ -6,6 +6,7 @@ page's WebSocket on the route the widget gives it, so the server's side is real.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,62 @@ def test_the_open_event_says_which_route_the_page_took(lab: wslab.Lab) -> None:
     page_says(browser, ev="open", via="proxy")
     opened = lab.events.filter(side="browser", kind="open")[-1]
     assert opened.detail == "the page's socket is open via the proxy route"
+
+
+def test_watch_fills_in_when_the_page_reports_and_says_so_before(lab: wslab.Lab) -> None:
+    browser = lab.browser(lab.serve())
+    rows = browser.watch("closing", "close")
+    assert repr(rows).endswith("(none yet)")
+    assert "the page's arrive while the kernel is idle" in rows._repr_mimebundle_()["text/plain"]
+    page_says(browser, ev="open")
+    page_says(browser, ev="closing", code=4000, reason="fini")
+    page_says(browser, ev="close", code=4000, reason="fini", wasClean=True)
+    deadline = time.monotonic() + 3
+    while "fini" not in rows.widget.value and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "fini" in rows.widget.value and len(rows.rows()) == 2
+    rows.close()
+
+
+def test_an_advice_script_gets_one_connection_id_per_socket_and_records_its_console(lab: wslab.Lab) -> None:
+    from wslab.browser import ADVICE_JS, advice
+
+    assert set(ADVICE_JS) == {"reconnect", "heartbeat", "validate", "backpressure"}
+    server = lab.serve()
+    browser = advice(lab, server, "reconnect")
+    assert browser.name == "reconnect" and browser in lab.browsers
+    assert browser.conns == ["c1", "c2", "c3", "c4", "c5"]
+    assert "c1…c5" in repr(browser) and "advice-reconnect.js" in repr(browser)
+    page_says(browser, ev="connecting", n=2)
+    page_says(browser, ev="console", level="log", line="Reconnexion dans 500 ms")
+    page_says(browser, ev="open", n=2)
+    page_says(browser, ev="open", n=9)  # no such socket: ignored
+    rows = lab.events.filter(side="browser")
+    assert [(e.kind, e.conn) for e in rows][1:] == [("connecting", "c2"), ("note", "c1"), ("open", "c2")]
+    assert rows[2].detail == "console.log: Reconnexion dans 500 ms"
+    with pytest.raises(ValueError, match="no advice"):
+        advice(lab, server, "teleport")
+
+
+def test_a_long_text_is_recorded_with_its_full_size(lab: wslab.Lab) -> None:
+    browser = lab.browser(lab.serve())
+    page_says(browser, ev="send", text="x" * 200, size=262144, cut=True)
+    assert lab.events.filter(side="browser", kind="send")[0].size == 262144
+
+
+def test_the_lab_closes_once_every_page_is_done_or_at_the_timeout() -> None:
+    from wslab.browser import close_when_pages_are_done
+
+    lab = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name="closing-later")
+    browser = lab.browser(lab.serve())
+    later = close_when_pages_are_done(lab, timeout=30)
+    assert "1 page widget(s)" in repr(later) and not lab.closed
+    page_says(browser, ev="idle")
+    assert lab.closed
+    other = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name="closing-at-timeout")
+    other.browser(other.serve())
+    close_when_pages_are_done(other, timeout=0.2)
+    deadline = time.monotonic() + 5
+    while not other.closed and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert other.closed

@@ -36,14 +36,18 @@ from .events import Kind
 from .lifecycle import check_close
 
 if TYPE_CHECKING:
+    from .eventlog import EventLog
     from .lab import Lab
     from .server import Server
 
 __all__ = [
     "ADVICE_JS",
+    "ARTICLE_CLIENT_JS",
+    "ARTICLE_URL",
     "SEED_CLIENT_JS",
     "SEED_URL",
     "Browser",
+    "PageRows",
     "Route",
     "advice",
     "close_when_pages_are_done",
@@ -57,6 +61,11 @@ SEED_CLIENT_JS = (_JS / "seed-client.js").read_text(encoding="utf-8")
 
 SEED_URL = "'wss://example.com/socket'"
 """The article's placeholder address: the only thing wslab replaces (with the kernel server's URL)."""
+
+ARTICLE_CLIENT_JS = SEED_CLIENT_JS
+"""The same client, under the name the lessons use."""
+
+ARTICLE_URL = SEED_URL
 
 ADVICE_JS: dict[str, str] = {
     name: (_JS / f"advice-{name}.js").read_text(encoding="utf-8")
@@ -74,7 +83,7 @@ def _module() -> str:
     """The widget's ES module: browser.js with every script, as a function, in place of ``/*SCRIPTS*/``."""
     if SEED_CLIENT_JS.count(SEED_URL) != 1:
         raise RuntimeError("wslab/js/seed-client.js must name the article's URL exactly once")
-    scripts = {"seed": SEED_CLIENT_JS.replace(SEED_URL, "url"), **ADVICE_JS}
+    scripts = {"article": SEED_CLIENT_JS.replace(SEED_URL, "url"), **ADVICE_JS}
     body = "".join(f"{name}: function ({_PARAMS}) {{\n{code}\n}},\n" for name, code in scripts.items())
     return (_JS / "browser.js").read_text(encoding="utf-8").replace("/*SCRIPTS*/", body)
 
@@ -150,7 +159,7 @@ def _widget_class() -> type[Any]:
             server = traitlets.Unicode("server").tag(sync=True)
             route = traitlets.Dict().tag(sync=True)
             draft = traitlets.Unicode("Bonjour serveur!").tag(sync=True)
-            script = traitlets.Unicode("seed").tag(sync=True)
+            script = traitlets.Unicode("article").tag(sync=True)
             attempts = traitlets.Int(1).tag(sync=True)
 
         _WIDGET = BrowserWidget
@@ -179,11 +188,11 @@ class Browser:
         name: str,
         *,
         env: Mapping[str, str] | None = None,
-        script: str = "seed",
+        script: str = "article",
         attempts: int | None = None,
     ) -> None:
-        if script != "seed" and script not in ADVICE_JS:
-            raise ValueError(f"no script {script!r}: 'seed' or one of {sorted(ADVICE_JS)}")
+        if script != "article" and script not in ADVICE_JS:
+            raise ValueError(f"no script {script!r}: 'article' or one of {sorted(ADVICE_JS)}")
         attempts = ATTEMPTS.get(script, 1) if attempts is None else attempts
         if attempts < 1:
             raise ValueError("a page script opens at least one socket")
@@ -236,12 +245,19 @@ class Browser:
             raise ValueError(f"a page can only close with 1000 or 3000-4999, not {code}")
         self.widget.send({"do": "close", "code": code, "reason": reason})
 
+    def watch(self, *kinds: Kind) -> PageRows:
+        """A live view of this page's rows of ``kinds`` on both sides (its connections, page and server).
+
+        Display it: it fills in as the page reports, whether the cells run one by one or all at once.
+        """
+        return PageRows(self, kinds or ("closing", "close"))
+
     def dispose(self) -> None:
         """Close the widget: the page closes its socket (1001) and forgets it."""
         self.widget.close()
 
     def __repr__(self) -> str:
-        what = "the article's client" if self.script == "seed" else f"advice-{self.script}.js"
+        what = "the article's client" if self.script == "article" else f"advice-{self.script}.js"
         conns = self.conn if len(self.conns) == 1 else f"{self.conns[0]}…{self.conns[-1]}"
         return (
             f"<Browser {self.name!r} {conns} → {self.server.name}: {what} runs in the "
@@ -349,7 +365,7 @@ class Browser:
         elif ev == "console":
             line = _str(content.get("line"))
             self.console.append(line)
-            if self.script != "seed":  # the advice's own words ("Reconnexion dans 500 ms"): in the table
+            if self.script != "article":  # the advice's own words ("Reconnexion dans 500 ms"): in the table
                 level = "error" if content.get("level") == "error" else "log"
                 self._record("note", conn, detail=f"console.{level}: {line}")
         elif ev == "refused":
@@ -431,3 +447,56 @@ class ClosingLater:
 def close_when_pages_are_done(lab: Lab, timeout: float = 60.0) -> ClosingLater:
     """Close ``lab`` once every page script in it is done (see :class:`ClosingLater`); returns at once."""
     return ClosingLater(lab, timeout)
+
+
+class PageRows:
+    """Live rows of a page's connections, both sides, for some event kinds (``Browser.watch``).
+
+    Why: the page reports only while the kernel is idle, so a cell that prints the rows right after
+    asking the page for something shows nothing yet; this view fills in when the reports arrive.
+    Its plain-text form (what a test run stores) says so, and shows the rows there were when shown.
+    """
+
+    def __init__(self, browser: Browser, kinds: Sequence[Kind]) -> None:
+        import ipywidgets  # type: ignore[import-untyped]
+
+        self.browser = browser
+        self.kinds = tuple(kinds)
+        self.widget = ipywidgets.HTML()
+        self._later: threading.Timer | None = None
+        self._refresh()
+        self._unsubscribe = browser._lab.recorder.subscribe(self._poke)
+
+    def rows(self) -> EventLog:
+        """The matching rows recorded so far."""
+        return self.browser._lab.events.filter(kind=self.kinds, conn=self.browser.conns)
+
+    def _poke(self, event: Any) -> None:
+        if event.kind in self.kinds and event.conn in self.browser.conns and self._later is None:
+            self._later = threading.Timer(0.05, self._refresh)  # never render inside the recorder's call
+            self._later.daemon = True
+            self._later.start()
+
+    def _refresh(self) -> None:
+        self._later = None
+        self.widget.value = self.rows()._repr_html_()
+
+    def close(self) -> None:
+        """Stop following the recorder."""
+        self._unsubscribe()
+        self.widget.close()
+
+    def __repr__(self) -> str:
+        rows = self.rows()
+        conns = ", ".join(self.browser.conns)
+        head = (
+            f"live: the {' and '.join(self.kinds)} rows of {conns} (page and server); "
+            "the page's arrive while the kernel is idle"
+        )
+        return head + "\n" + (rows.to_text() if len(rows) else "(none yet)")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        shown = self.widget._repr_mimebundle_(**kwargs) or {}
+        bundle: dict[str, Any] = dict(shown[0] if isinstance(shown, tuple) else shown)
+        bundle["text/plain"] = repr(self)
+        return bundle

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from .server import Server
 
 __all__ = [
+    "ARTICLE_CLIENT_NODE_JS",
+    "ARTICLE_SERVER_JS",
     "SEED_CLIENT_NODE_JS",
     "SEED_SERVER_JS",
     "SERVERS",
@@ -59,21 +61,27 @@ __all__ = [
 _JS = Path(__file__).with_name("js")
 
 SEED_SERVER_JS = (_JS / "seed-server.js").read_text(encoding="utf-8")
-"""The seed's Node ``ws`` server; only its port changed: ``Number(process.env.WSLAB_PORT)``, not 8080."""
+"""The article's Node ``ws`` server; only its port changed: ``Number(process.env.WSLAB_PORT)``, not 8080."""
 
 SEED_CLIENT_NODE_JS = "const WebSocket = require('ws');\n" + (_JS / "seed-client.js").read_text(
     encoding="utf-8"
 ).replace("'wss://example.com/socket'", "process.env.WSLAB_URL")
-"""The seed's client under Node: ``ws`` gives ``WebSocket``, the URL comes from ``WSLAB_URL``."""
+"""The article's client under Node: ``ws`` gives ``WebSocket``, the URL comes from ``WSLAB_URL``."""
+
+ARTICLE_SERVER_JS = SEED_SERVER_JS
+"""The same server, under the name the lessons use."""
+
+ARTICLE_CLIENT_NODE_JS = SEED_CLIENT_NODE_JS
+"""The same client under Node, under the name the lessons use."""
 
 SERVERS: dict[str, str] = {
-    "seed": SEED_SERVER_JS,
+    "article": SEED_SERVER_JS,
     **{
         name: (_JS / f"{name}-server.js").read_text(encoding="utf-8")
         for name in ("crash", "safe", "heartbeat")
     },
 }
-"""The Node servers ``start_server`` runs: the article's (``seed``); ``crash``, its message handler
+"""The Node servers ``start_server`` runs: the article's (``article``); ``crash``, its message handler
 parsing JSON with no try/catch; ``safe``, the same with try/catch; ``heartbeat``, ws's ping and
 ``terminate()`` pattern with ``maxPayload`` 1024 bytes."""
 
@@ -113,7 +121,7 @@ def available() -> bool:
 
 
 class NodeProcess:
-    """One ``node`` child process running seed code; what it prints is kept in ``console``."""
+    """One ``node`` child process running the article's code; its output is kept in ``console``."""
 
     def __init__(
         self,
@@ -225,7 +233,7 @@ class NodeServer(NodeProcess):
     """A Node ``ws`` server (the article's by default) in a ``node`` process, listening on ``url``."""
 
     def __init__(
-        self, lab: Lab, name: str, port: int, *, script: str = "seed", record_console: bool = False
+        self, lab: Lab, name: str, port: int, *, script: str = "article", record_console: bool = False
     ) -> None:
         if script not in SERVERS:
             raise ValueError(f"no Node server {script!r}: one of {sorted(SERVERS)}")
@@ -322,7 +330,8 @@ class NodeServer(NodeProcess):
 
     def __repr__(self) -> str:
         state = "listening" if self.running else f"exited {self.process.returncode}"
-        return f"<NodeServer {self.name!r} (the seed's ws server) {state}, {len(self.console)} lines printed>"
+        what = "the article's ws server" if self.script == "article" else f"{self.script}-server.js"
+        return f"<NodeServer {self.name!r} ({what}) {state}, {len(self.console)} lines printed>"
 
 
 def _free_port() -> int:
@@ -332,7 +341,7 @@ def _free_port() -> int:
 
 
 def start_server(
-    lab: Lab, *, name: str = "node", script: str = "seed", record_console: bool = False
+    lab: Lab, *, name: str = "node", script: str = "article", record_console: bool = False
 ) -> NodeServer:
     """Run a Node ``ws`` server (``SERVERS[script]``, the article's by default) on a free loopback port.
 
@@ -364,9 +373,9 @@ def connect(lab: Lab, node: NodeServer, *, name: str | None = None) -> Client:
 
 
 def run_client(lab: Lab, server: Server, *, name: str = "node", record_console: bool = False) -> NodeProcess:
-    """Run the seed's client under Node against ``server``; the server's events name it ``name``.
+    """Run the article's client under Node against ``server``; the server's events name it ``name``.
 
-    It connects at once; it sends ``Bonjour serveur!`` on open, as the seed does, and ends when
+    It connects at once; it sends ``Bonjour serveur!`` on open, as the article's does, and ends when
     the connection closes (close it from the server: ``server.close()`` or the peer's ``close``).
     """
     conn = lab._new_conn_id()

@@ -59,8 +59,8 @@ function proxyMissing(base) {
         "the single-user image), then restart that server";
 }
 
-// Opens the seed's socket on each target in turn: a socket that fails before opening hands over
-// to the next target, unseen by the seed and the kernel; the last one's failure is probed so the
+// Opens the script's socket on each target in turn: a socket that fails before opening hands over
+// to the next target, unseen by the script and the kernel; the last one's failure is probed so the
 // page can say when the proxy is missing. `page.socket` is always the newest socket (set by its
 // constructor); `page.nth` counts the script's sockets on the current route.
 function startRoute(page, targets, open, show, status, report) {
@@ -87,7 +87,7 @@ function startRoute(page, targets, open, show, status, report) {
         // only the script's first socket finds the route; its later ones (a reconnection) keep it
         if (socket !== page.socket || socket.n !== 1 || socket.opened || socket.byPage) return false;
         if (rest.length) {
-            event.stopImmediatePropagation(); // the seed never sees a route that did not work
+            event.stopImmediatePropagation(); // the script never sees a route that did not work
             if (event.type === "close") { show(`the ${current.via} route failed: trying the ${rest[0].via}`); attempt(); }
             return true;
         }
@@ -275,7 +275,7 @@ function startPage(model) {
         show("error  " + where.error);
         report({ ev: "unreachable", error: where.error });
     } else {
-        const script = SCRIPTS[model.get("script")] || SCRIPTS.seed;
+        const script = SCRIPTS[model.get("script")] || SCRIPTS.article;
         const run = (url) => script(url, ReportingWebSocket, pageConsole, page.board, timers.setTimeout,
             timers.clearTimeout, timers.setInterval, timers.clearInterval);
         startRoute(page, where.targets, run, show, status, report);
