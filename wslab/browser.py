@@ -374,6 +374,10 @@ class Browser:
             self._record("note", conn, detail=words)
 
 
+def _words(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -490,7 +494,7 @@ class PageRows:
         rows = self.rows()
         conns = ", ".join(self.browser.conns)
         head = (
-            f"live: the {' and '.join(self.kinds)} rows of {conns} (page and server); "
+            f"live: the {_words(self.kinds)} rows of {conns} (page and server); "
             "the page's arrive while the kernel is idle"
         )
         return head + "\n" + (rows.to_text() if len(rows) else "(none yet)")
