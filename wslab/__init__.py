@@ -21,9 +21,11 @@ from .validation import Invalid, RateLimit, json_message
 if TYPE_CHECKING:
     from .browser import Browser
     from .client import Client
+    from .har import from_har
     from .lab import Lab
     from .rooms import Bus, BusMessage, LocalBus, Pool
     from .server import Peer, Server
+    from .sessionfile import load
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView, show
     from .wire import HeldFrame, Wire
 
@@ -71,8 +73,10 @@ __all__ = [
     "accept_matches",
     "explain_close_code",
     "explain_headers",
+    "from_har",
     "handshake_table",
     "json_message",
+    "load",
     "sequence_svg",
     "sequence_text",
     "show",
@@ -86,6 +90,7 @@ _LAZY = {"Lab": ".lab", "Client": ".client", "Server": ".server", "Peer": ".serv
 _LAZY.update(dict.fromkeys(("Wire", "HeldFrame"), ".wire"))
 _LAZY["Browser"] = ".browser"
 _LAZY.update(dict.fromkeys(("Bus", "BusMessage", "LocalBus", "Pool"), ".rooms"))
+_LAZY.update({"load": ".sessionfile", "from_har": ".har"})
 _LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
 
 
