@@ -1,5 +1,6 @@
 """The sequence diagram: its structure, golden SVG and mermaid files, windowing and escaping."""
 
+import itertools
 import os
 import re
 import subprocess
@@ -7,10 +8,11 @@ import sys
 import xml.dom.minidom
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
-from wslab.diagram import Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
+from wslab.diagram import FLOOR_FONT, Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
 from wslab.eventlog import EventLog
 from wslab.events import Event, FrameInfo
 from wslab.recorder import LogicalClock, Recorder
@@ -44,6 +46,36 @@ def seed_recorder() -> Recorder:
     return r
 
 
+NAMES = ["ana", "bob", "cleo", "dan", "eve", "fay", "gus", "hal", "ivy", "jo"]
+
+
+def session(lifelines: int, payload: str = "un message assez long") -> Recorder:
+    """A hub and ``lifelines - 1`` clients: each connects, says something long, and closes."""
+    r = Recorder(clock=LogicalClock())
+    clients = NAMES[: lifelines - 1]
+    sides = [
+        ({"endpoint": name, "conn": f"c{n}", "peer": "hub", "side": "client"},
+         {"endpoint": "hub", "conn": f"c{n}", "peer": name, "side": "server"})
+        for n, name in enumerate(clients, 1)
+    ]  # fmt: skip
+    for c, s in sides:
+        r.record(kind="connecting", data="ws://127.0.0.1:8765/chat?room=general", **c)
+        r.record(kind="upgrade", detail="GET /chat?room=general HTTP/1.1", **s)
+        r.record(kind="accept", detail="101 Switching Protocols", **s)
+        r.record(kind="connection", **s)
+        r.record(kind="open", **c)
+    for c, s in sides:
+        text = f"Bonjour à tous, ici {c['endpoint']} : {payload} pour remplir la ligne"
+        r.record(kind="send", data=text, size=len(text), **c)
+        r.record(kind="message", data=text, size=len(text), **s)
+    reason = "au revoir, " + "x" * 40
+    for c, s in sides:
+        r.record(kind="closing", code=4000, reason=reason, **c)
+        r.record(kind="close", code=4000, reason=reason, initiator=c["endpoint"], **s)
+        r.record(kind="close", code=4000, reason=reason, initiator=c["endpoint"], **c)
+    return r
+
+
 def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if REGEN:
@@ -74,6 +106,10 @@ def test_seed_session_matches_the_golden_svg():
 
 def test_seed_session_matches_the_golden_mermaid():
     check_golden("seed.mmd", to_mermaid(seed_recorder().snapshot()))
+
+
+def test_seed_session_matches_the_golden_html():
+    check_golden("seed.html", Diagram(seed_recorder().snapshot())._repr_html_() + "\n")
 
 
 def test_seed_session_matches_the_golden_text():
@@ -305,12 +341,87 @@ def test_mermaid_gives_keyword_participants_an_alias():
     assert "note over p1: ⚡ open" in text
 
 
+def test_html_in_a_payload_stays_text_in_the_html_and_its_pictures():
+    page = Diagram(xss_log()).html()
+    assert "<script" not in page and "<img src=x" not in page
+    pictures = [unquote(src) for src in re.findall(r"src='data:image/svg\+xml;charset=utf-8,([^']*)'", page)]
+    assert len(pictures) == 2  # the names, and the rows
+    for svg in pictures:
+        parse(svg)
+        assert "<img" not in svg and "<script" not in svg
+    assert any(XSS in t for t in texts(pictures[1]))
+    assert "'" not in "".join(re.findall(r"src='([^']*)'", page))  # no picture ends its attribute early
+
+
+def test_the_html_cannot_break_out_of_its_attributes_or_tags():
+    r = Recorder(clock=LogicalClock())
+    r.record(side="client", kind="open", endpoint="a'><script>x</script>", conn="c1", peer='b"><i>')
+    page = Diagram(r.snapshot()).html()
+    assert "<script" not in page and "<i>" not in page
+    assert "alt='lifelines: a&#x27;&gt;&lt;script&gt;x&lt;/script&gt;, b&quot;&gt;&lt;i&gt;'" in page
+
+
+# --- fitting the page --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lifelines", [2, 3, 5, 6])
+def test_up_to_six_lifelines_fit_a_760_px_output_at_10_px_text(lifelines):
+    diagram = Diagram(session(lifelines).snapshot())
+    assert diagram.min_width <= 760  # labels are cut shorter first
+    assert diagram.min_width == -(-diagram.width * FLOOR_FONT // 11)  # 11 px text scaled to 10 px
+
+
+def test_a_small_drawing_keeps_its_labels_whole_and_is_never_blown_up():
+    diagram = Diagram(seed_recorder().snapshot())
+    assert diagram.width < 760
+    assert "Close 1000 normal closure 'bye' (started by client)" in texts(diagram.svg)
+    assert f"max-width:{diagram.width}px" in diagram.html()
+
+
+def test_ten_lifelines_scroll_sideways_with_their_names_clear_of_each_other():
+    diagram = Diagram(session(10).snapshot(), max_events=None)
+    assert len(diagram.lifelines) == 10 and diagram.min_width > 760
+    heads = sorted(
+        (float(rect.getAttribute("x")), float(rect.getAttribute("width")))
+        for rect in parse(diagram.svg).getElementsByTagName("rect")
+        if rect.getAttribute("height") == "28" and float(rect.getAttribute("y")) < 60
+    )
+    assert len(heads) == 10
+    for (x1, w1), (x2, _) in itertools.pairwise(heads):
+        assert x1 + w1 + 10 <= x2  # no two names touch
+    page = diagram.html()
+    assert "overflow:auto" in page and "position:sticky;top:0" in page  # its own scroll box, names on top
+
+
+def test_badges_side_by_side_in_one_row_never_overlap():
+    for lifelines in (2, 5, 10):
+        svg = Diagram(session(lifelines).snapshot(), max_events=None).svg
+        rows: dict[str, list[tuple[float, float]]] = {}
+        for rect in parse(svg).getElementsByTagName("rect"):
+            if rect.getAttribute("rx") == "9":  # a badge
+                rows.setdefault(rect.getAttribute("y"), []).append(
+                    (float(rect.getAttribute("x")), float(rect.getAttribute("width")))
+                )
+        for badges in rows.values():
+            for (x1, w1), (x2, _) in itertools.pairwise(sorted(badges)):
+                assert x1 + w1 <= x2
+
+
+def test_nothing_is_drawn_outside_the_drawing():
+    for lifelines in (2, 5, 10):
+        diagram = Diagram(session(lifelines).snapshot(), max_events=None)
+        for rect in parse(diagram.svg).getElementsByTagName("rect"):
+            x = float(rect.getAttribute("x") or 0)
+            assert x >= 0 and x + float(rect.getAttribute("width")) <= diagram.width
+
+
 # --- values and exports ---------------------------------------------------------------------------
 
 
 def test_the_svg_is_the_same_on_every_render():
     log = seed_recorder().snapshot()
     assert sequence_svg(log) == sequence_svg(log) == Diagram(log)._repr_svg_()
+    assert Diagram(log)._repr_html_() == Diagram(log).html()
 
 
 def test_mermaid_shows_as_a_mermaid_block_and_prints_as_text():

@@ -1,6 +1,7 @@
 """EventLog: filters, exports and the text/HTML tables learners read."""
 
 import json
+import re
 
 from wslab.eventlog import EventLog
 from wslab.recorder import LogicalClock, Recorder
@@ -67,3 +68,17 @@ def test_html_table_escapes_hostile_payloads():
     html = r.snapshot().to_html()
     assert "<img" not in html and "<script" not in html and "<b>s" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_html_table_wraps_free_text_and_never_grows_past_the_page():
+    r = Recorder(clock=LogicalClock())
+    r.record(side="client", kind="message", endpoint="c" * 60, conn="c1", data="x" * 300, size=300)
+    html = r.snapshot().to_html()
+    assert "table-layout:auto;width:auto;max-width:100%" in html  # JupyterLab's table-layout:fixed undone
+    cells = re.findall(r"<td style='([^']*)'>", html)
+    assert len(cells) == 7
+    for column, style in zip(("seq", "time", "conn", "side", "who", "event", "details"), cells, strict=True):
+        if column in ("conn", "who", "details"):
+            assert "overflow-wrap:anywhere" in style and "white-space:pre-wrap" in style, column
+        else:
+            assert "white-space:nowrap" in style, column

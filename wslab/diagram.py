@@ -9,9 +9,9 @@ never grows with the length of a session. Every text is escaped for the format i
 
 from __future__ import annotations
 
-import base64
 import html
 import itertools
+import urllib.parse
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -679,7 +679,9 @@ DEFAULT_HEIGHT = 640
 
 
 def _data_uri(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    """A data URI that stays readable (and searchable) in a stored notebook: only what a URI or a
+    quoted HTML attribute cannot hold is %-encoded (``<>&#%'`` and non-ASCII)."""
+    return "data:image/svg+xml;charset=utf-8," + urllib.parse.quote(svg, safe=' /:=,;.()-_!*"')
 
 
 def _html(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from jupyterlab_page import CHROMIUM, FLAGS
+from test_diagram import session
 
 from wslab.diagram import FLOOR_FONT, Diagram
 from wslab.recorder import LogicalClock, Recorder
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "screenshots" / "fit"
 WIDTH = 760
-NAMES = ["ana", "bob", "cleo", "dan", "eve", "fay", "gus", "hal", "ivy", "jo"]
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 if not Path(CHROMIUM).exists():
@@ -50,37 +50,9 @@ body { margin: 0; font-family: sans-serif; font-size: 13px; }
 """
 
 
-def session(lifelines: int) -> Recorder:
-    """A hub and ``lifelines - 1`` clients: each connects, says something long, and closes."""
-    r = Recorder(clock=LogicalClock())
-    clients = NAMES[: lifelines - 1]
-    for n, name in enumerate(clients, 1):
-        c = {"endpoint": name, "conn": f"c{n}", "peer": "hub", "side": "client"}
-        s = {"endpoint": "hub", "conn": f"c{n}", "peer": name, "side": "server"}
-        r.record(kind="connecting", data="ws://127.0.0.1:8765/chat?room=general", **c)
-        r.record(kind="upgrade", detail="GET /chat?room=general HTTP/1.1", **s)
-        r.record(kind="accept", detail="101 Switching Protocols", **s)
-        r.record(kind="connection", **s)
-        r.record(kind="open", **c)
-    for n, name in enumerate(clients, 1):
-        text = f"Bonjour à tous, ici {name} : {HOSTILE} un message assez long pour remplir la ligne"
-        c = {"endpoint": name, "conn": f"c{n}", "peer": "hub", "side": "client"}
-        s = {"endpoint": "hub", "conn": f"c{n}", "peer": name, "side": "server"}
-        r.record(kind="send", data=text, size=len(text), **c)
-        r.record(kind="message", data=text, size=len(text), **s)
-    reason = "au revoir, " + "x" * 40
-    for n, name in enumerate(clients, 1):
-        c = {"endpoint": name, "conn": f"c{n}", "peer": "hub", "side": "client"}
-        s = {"endpoint": "hub", "conn": f"c{n}", "peer": name, "side": "server"}
-        r.record(kind="closing", code=4000, reason=reason, **c)
-        r.record(kind="close", code=4000, reason=reason, initiator=name, **s)
-        r.record(kind="close", code=4000, reason=reason, initiator=name, **c)
-    return r
-
-
 def outputs(lifelines: int) -> dict[str, str]:
     """Every HTML output of one session, as a notebook would show it."""
-    recorder = session(lifelines)
+    recorder = session(lifelines, payload=HOSTILE)
     log = recorder.snapshot()
     views = [DiagramView(recorder), EventTable(recorder, rows=12), ConnectionPanel(recorder)]
     try:
