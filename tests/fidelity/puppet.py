@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import socket
 import struct
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -127,6 +128,15 @@ async def shut(writer: asyncio.StreamWriter) -> None:
         pass
 
 
+async def reset(writer: asyncio.StreamWriter) -> None:
+    """Cut the TCP connection with a reset (RST): SO_LINGER 0, then close."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+    await asyncio.sleep(0)
+
+
 async def send(writer: asyncio.StreamWriter, data: bytes) -> None:
     try:
         writer.write(data)
@@ -199,8 +209,6 @@ class PuppetServer:
 
     async def _start(self) -> int:
         if self.script is None:  # nothing listening: a bound socket that never listens refuses
-            import socket
-
             self._placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self._placeholder.bind(("127.0.0.1", 0))
             return int(self._placeholder.getsockname()[1])

@@ -26,6 +26,7 @@ from .puppet import (
     read_frame,
     read_head,
     refusal,
+    reset,
     send,
     shut,
     switching,
@@ -106,6 +107,10 @@ async def _cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire:
     await shut(writer)
 
 
+async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
+    await reset(writer)
+
+
 def _sends(raw: bytes) -> ServerScript:
     async def then(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
         await send(writer, raw)
@@ -183,6 +188,7 @@ CLIENT_SCENARIOS: list[ClientScenario] = [
     ClientScenario(
         "TCP cut after open", "closes the TCP connection (FIN) with no close frame", _opened(_cut)
     ),
+    ClientScenario("TCP reset after open", "resets TCP (RST) with no close frame", _opened(_reset)),
     ClientScenario("refused", "nothing listens on the port", None),
     ClientScenario("403", "answers the handshake with 403 Forbidden", _refuses("403 Forbidden")),
     ClientScenario("404", "answers the handshake with 404 Not Found", _refuses("404 Not Found")),
@@ -258,6 +264,11 @@ async def _client_cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     await shut(writer)
 
 
+async def _client_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
+    await _exchange(reader, writer)
+    await reset(writer)
+
+
 def _client_sends(raw: bytes) -> ClientScript:
     async def then(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: Wire) -> None:
         await send(writer, raw)
@@ -301,6 +312,9 @@ SERVER_SCENARIOS: list[ServerScenario] = [
     ServerScenario("client closes 1000", "greets, reads the echo, closes 1000", _closes(1000)),
     ServerScenario(
         "client cuts TCP", "greets, reads the echo, closes TCP with no close frame", _connected(_client_cut)
+    ),
+    ServerScenario(
+        "client resets TCP", "greets, reads the echo, resets TCP (RST)", _connected(_client_reset)
     ),
     ServerScenario(
         "unmasked frame", "sends an unmasked text frame", _client_sends(frame(TEXT, b"Bonjour serveur!"))
