@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .report import DOC, GENERATE, behaviour, Results, collect, render, without_clean
+from .report import DOC, GENERATE, Results, behaviour, collect, render, without_clean
 from .scenarios import CLIENT_SCENARIOS, KNOWN_DIFFERENCES, SERVER_SCENARIOS
 
 pytestmark = pytest.mark.fidelity
