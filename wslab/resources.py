@@ -13,10 +13,12 @@ import asyncio
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import psutil  # type: ignore[import-untyped,unused-ignore]
+
+from .errors import WslabError
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -82,12 +84,23 @@ def process_sockets(ports: Iterable[int]) -> int:
     if not wanted:
         return 0
     count = 0
-    for conn in psutil.Process().net_connections(kind="tcp"):
+    for conn in _tcp_sockets():
         local = conn.laddr.port if conn.laddr else None
         remote = conn.raddr.port if conn.raddr else None
         if local in wanted or remote in wanted:
             count += 1
     return count
+
+
+def _tcp_sockets(attempts: int = 3) -> list[Any]:
+    """This process's TCP sockets; a socket closing during the scan can fail it (psutil #1512 on macOS)."""
+    for attempt in range(attempts):
+        try:
+            return list(psutil.Process().net_connections(kind="tcp"))
+        except (OSError, psutil.Error) as exc:
+            if attempt == attempts - 1:
+                raise WslabError(f"could not list this process's sockets: {exc}") from exc
+    return []
 
 
 async def _pending_tasks() -> int:
