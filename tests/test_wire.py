@@ -453,7 +453,7 @@ def test_a_fragmented_message_is_one_frame_per_fragment_and_one_message(lab):
     assert parts[0].conn == lab.events.filter(side="server", kind="message")[0].conn
 
 
-def test_an_edited_compressed_frame_goes_out_uncompressed_and_is_accepted(lab):
+def test_an_edited_compressed_frame_goes_out_compressed_again_and_is_accepted(lab):
     server = lab.serve()
     wire = lab.wire(server)
     client = lab.connect(wire)
@@ -462,7 +462,7 @@ def test_an_edited_compressed_frame_goes_out_uncompressed_and_is_accepted(lab):
     assert wire.pending[0].info.rsv1
     wire.edit("Salut")
     edited = frames(lab).filter()[-2]
-    assert (edited.frame.rsv1, edited.frame.length, edited.detail) == (False, 5, "edited")
+    assert (edited.frame.rsv1, edited.data, edited.size, edited.detail) == (True, "Salut", 5, "edited")
     assert client.recv() == "Serveur a reçu : Salut"
 
 

@@ -29,6 +29,8 @@ from .server import DEFAULT_ECHO, Handler, Server
 from .wire import Wire
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from .browser import Browser
     from .redis_bus import RedisBus
     from .resources import Resources
@@ -261,8 +263,9 @@ class Lab:
         def address(one: Server | Wire | str) -> tuple[str, str | None]:
             if isinstance(one, Server):
                 return one.url.rstrip("/") + "/" + path.lstrip("/"), one.name
-            if isinstance(one, Wire):  # through the wire; the peer is still the server
-                return one.url.rstrip("/") + "/" + path.lstrip("/"), one.server.name
+            if isinstance(one, Wire):  # through the wire; the peer is still the server (if it is ours)
+                peer = one.server.name if one.server is not None else None
+                return one.url.rstrip("/") + "/" + path.lstrip("/"), peer
             return one, None
 
         async def start() -> Client:
@@ -316,17 +319,59 @@ class Lab:
         self.browsers.append(browser)
         return browser
 
-    def wire(self, server: Server, *, name: str | None = None) -> Wire:
-        """Put a wire in front of ``server``: clients that ``connect(wire)`` go through it, frame by frame."""
-        return self._block(self.awire(server, name=name), None, "wire")
+    def wire(
+        self,
+        target: Server | str,
+        *,
+        name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verify: bool = True,
+        ssl: SSLContext | None = None,
+        open_timeout: float | None = None,
+    ) -> Wire:
+        """Put a wire in front of ``target``: a server of this lab, or any ``ws://`` or ``wss://`` URL.
 
-    async def awire(self, server: Server, *, name: str | None = None) -> Wire:
+        Clients that connect to ``wire.url`` (``lab.connect(wire)``, a page, your own app) go through
+        it, frame by frame. It listens on ``host`` (loopback by default) and ``port`` (a free one by
+        default). A ``wss://`` upstream's certificate is verified unless ``verify=False``; ``ssl=``
+        takes an ``ssl.SSLContext`` of your own (a test CA, a client certificate). ``open_timeout``
+        bounds each opening handshake: the server's own by default, else the lab's ``timeout``.
+        """
+        return self._block(
+            self.awire(
+                target, name=name, host=host, port=port, verify=verify, ssl=ssl, open_timeout=open_timeout
+            ),
+            None,
+            "wire",
+        )
+
+    async def awire(
+        self,
+        target: Server | str,
+        *,
+        name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verify: bool = True,
+        ssl: SSLContext | None = None,
+        open_timeout: float | None = None,
+    ) -> Wire:
         """Async twin of :meth:`wire`."""
 
         async def start() -> Wire:
-            if server not in self.servers:
-                raise WslabError(f"{server.name} is not a server of this lab")
-            wire = Wire(self, self._unique(name, "wire", [w.name for w in self.wires]), server)
+            if not isinstance(target, str) and target not in self.servers:
+                raise WslabError(f"{target.name} is not a server of this lab")
+            wire = Wire(
+                self,
+                self._unique(name, "wire", [w.name for w in self.wires]),
+                target,
+                host=host,
+                port=port,
+                verify=verify,
+                ssl=ssl,
+                open_timeout=open_timeout,
+            )
             await wire._start()
             self.wires.append(wire)
             return wire

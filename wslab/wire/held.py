@@ -1,0 +1,436 @@
+"""Frames held on the wire, the state of each direction as one table, and what a learner does with them.
+
+:class:`Steps` holds the public step actions (``hold``, ``deliver``, ``drop``, ``edit``, ``inject``,
+``delay``, ``corrupt``, ``cut``, ``release``); the bytes they send go through the relay
+(:mod:`wslab.wire.relay`), which decides whether a frame goes on as it came or is compressed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+from websockets.exceptions import ProtocolError
+from websockets.frames import Close, Frame, Opcode
+
+from .._endpoint import Endpoint
+from ..describe import close_words, preview
+from ..errors import WslabError
+from ..events import FrameInfo, Payload
+from .frames import C2S, DATA, ROLES, Corruption, Meaning, count, flip_first_bit, unmasked
+
+if TYPE_CHECKING:
+    from .relay import Flow, Link
+
+__all__ = ["Closing", "Eof", "FlowState", "HeldFrame", "Steps"]
+
+
+class Eof(enum.Enum):
+    """Where the end of one direction's TCP stream is."""
+
+    OPEN = "open"  # the sender has not closed its side
+    WAITING = "waiting"  # it has, behind held frames: it goes on after them
+    SENT = "sent"  # passed on to the receiver
+
+
+class Closing(enum.Enum):
+    """Where this direction's close frame is."""
+
+    NONE = "none"
+    SEEN = "seen"  # arrived on the wire (held, dropped, or about to go on)
+    PASSED = "passed"  # went on to the receiver
+    RELEASED = "released"  # went on after it was held: the lab waits for the answer
+
+
+@dataclass
+class FlowState:
+    """The relay's state for one direction of one connection: every field is a column of :meth:`table`."""
+
+    held: int = 0  # frames waiting on the wire
+    messages_held: int = 0  # of which end a message (delivering them completes one)
+    messages_lost: int = 0  # messages dropped, or that found the connection closed
+    last_held: bool = False  # the latest frame was held: the end of stream must wait behind it
+    eof: Eof = Eof.OPEN
+    closing: Closing = Closing.NONE
+    pings_released: int = 0  # held pings delivered whose pongs have not come back yet
+    frames: int = 0  # frames read so far (each frame's number in its direction)
+
+    def row(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(eq=False)
+class HeldFrame:
+    """One frame waiting on the wire: its raw bytes and what they mean."""
+
+    link: Link = field(repr=False)
+    flow: Flow = field(repr=False)
+    raw: bytes = field(repr=False)
+    frame: Frame = field(repr=False)
+    info: FrameInfo
+    meaning: Meaning = field(repr=False)
+    number: int = field(repr=False, default=0)  # its place in its direction
+
+    @property
+    def data(self) -> Payload | None:
+        """The payload as the receiver would see it (None for a valid close frame)."""
+        return self.meaning.data
+
+    @property
+    def code(self) -> int | None:
+        return self.meaning.code
+
+    @property
+    def reason(self) -> str | None:
+        return self.meaning.reason
+
+    @property
+    def message_end(self) -> bool:
+        """A data frame with FIN: delivering it completes a message."""
+        return self.frame.fin and self.frame.opcode in DATA
+
+    @property
+    def conn(self) -> str:
+        return self.link.conn
+
+    @property
+    def direction(self) -> str:
+        """``client→server`` or ``server→client``."""
+        return self.info.direction
+
+    @property
+    def arrow(self) -> str:
+        """The direction with the ends' names: ``alice→server``."""
+        return self.flow.arrow
+
+    def __repr__(self) -> str:
+        text = f"{self.flow.arrow} {self.info.describe()}"
+        if self.frame.opcode is Opcode.CLOSE:
+            text += f" {close_words(self.code, self.reason)}"
+        elif self.frame.opcode not in (Opcode.PING, Opcode.PONG) and self.data is not None:
+            text += f" {preview(self.data)}"
+        return text
+
+
+class Steps(Endpoint):
+    """The step actions of :class:`~wslab.wire.Wire`; the relay I/O they need is in its subclass."""
+
+    links: list[Link]
+    _held: list[HeldFrame]
+    _holding: bool
+    _hold_roles: frozenset[str] | None
+    _hold_opcodes: frozenset[str] | None
+
+    def _deliver(self, held: HeldFrame, verb: str) -> None:
+        raise NotImplementedError
+
+    async def _send_new(
+        self, flow: Flow, new: Frame, status: str, held: HeldFrame | None, raw: bytes
+    ) -> None:
+        raise NotImplementedError
+
+    def _encode(self, flow: Flow, frame: Frame, compress: bool) -> bytes:
+        raise NotImplementedError
+
+    def _take(self, held: HeldFrame) -> None:
+        raise NotImplementedError
+
+    def _after_take(self, flow: Flow) -> None:
+        raise NotImplementedError
+
+    def _cut(self, link: Link) -> None:
+        raise NotImplementedError
+
+    @property
+    def holding(self) -> bool:
+        """True after :meth:`hold`, until :meth:`release`."""
+        return self._holding
+
+    @property
+    def pending(self) -> list[HeldFrame]:
+        """Frames waiting, oldest first: ``[client→server TEXT fin=1 masked len=7 'Bonjour']``."""
+        return list(self._held)
+
+    def hold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
+        """From now on frames wait on the wire (only those of ``direction`` or ``opcodes``, if given)."""
+        self._lab._block(self.ahold(direction, opcodes), None, "hold")
+
+    async def ahold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
+        """Async twin of :meth:`hold`."""
+        roles: frozenset[str] | None = None
+        if direction is not None:
+            roles = frozenset({_role(direction)})
+        names: frozenset[str] | None = None
+        if opcodes is not None:
+            names = frozenset([opcodes.upper()] if isinstance(opcodes, str) else [o.upper() for o in opcodes])
+            unknown = names - {o.name for o in Opcode}
+            if unknown:
+                raise ValueError(
+                    f"unknown opcode {sorted(unknown)[0]!r}: expected TEXT, BINARY, CONT, PING, PONG or CLOSE"
+                )
+
+        async def start() -> None:
+            self._holding, self._hold_roles, self._hold_opcodes = True, roles, names
+            what, verb = (
+                ("every frame", "waits") if names is None else ("/".join(sorted(names)) + " frames", "wait")
+            )
+            if roles is not None:
+                what += f" going {next(iter(roles))}"
+            self._record("note", detail=f"hold: from now on {what} {verb} on the wire")
+
+        await self._lab._on_loop(start())
+
+    def release(self) -> None:
+        """Back to pass-through: deliver what is held, in order, and let every frame through."""
+        self._lab._block(self.arelease(), None, "release")
+
+    async def arelease(self) -> None:
+        """Async twin of :meth:`release`."""
+
+        async def run() -> None:
+            self._holding = False
+            held = f"{count(len(self._held), 'held frame')} delivered" if self._held else "nothing held"
+            self._record("note", detail=f"release: pass-through again, {held}")
+            while self._held:
+                self._deliver(self._held[0], "deliver")
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def deliver(self, n: int | None = None) -> None:
+        """Deliver the ``n`` oldest held frames (all by default); returns once their effects are recorded."""
+        self._lab._block(self.adeliver(n), None, "deliver")
+
+    async def adeliver(self, n: int | None = None) -> None:
+        """Async twin of :meth:`deliver`."""
+
+        async def run() -> None:
+            self._require_held(0)
+            many = len(self._held) if n is None else n
+            if many < 1 or many > len(self._held):
+                raise ValueError(f"n must be between 1 and {len(self._held)}, not {n}")
+            for held in self._held[:many]:
+                self._deliver(held, "deliver")
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def drop(self, index: int = 0) -> HeldFrame:
+        """Throw away one held frame (the oldest by default): the peer never sees it."""
+        return self._lab._block(self.adrop(index), None, "drop")
+
+    async def adrop(self, index: int = 0) -> HeldFrame:
+        """Async twin of :meth:`drop`."""
+
+        async def run() -> HeldFrame:
+            held = self._require_held(index)
+            self._take(held)
+            if held.message_end:
+                held.flow.state.messages_lost += 1
+            held.flow.diverge(held.meaning)
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"drop {held!r}"
+            )
+            self._after_take(held.flow)
+            await self._lab._settle()
+            return held
+
+        return await self._lab._on_loop(run())
+
+    def edit(
+        self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
+    ) -> None:
+        """Replace a held frame's payload (or a close frame's ``code`` and ``reason``), then deliver it.
+
+        A compressed message stays compressed: the wire compresses the new payload itself.
+        """
+        self._lab._block(self.aedit(payload, code=code, reason=reason, index=index), None, "edit")
+
+    async def aedit(
+        self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
+    ) -> None:
+        """Async twin of :meth:`edit`."""
+
+        async def run() -> None:
+            held = self._require_held(index)
+            opcode = held.frame.opcode
+            if opcode is Opcode.CLOSE:
+                if code is None:
+                    raise ValueError("edit a close frame with code= (and reason=)")
+                try:
+                    data = Close(code, reason).serialize()
+                except ProtocolError as exc:
+                    raise WslabError(f"{code} cannot be sent in a close frame ({exc})") from None
+            else:
+                if payload is None:
+                    raise ValueError("edit needs the new payload")
+                data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+                if opcode in (Opcode.TEXT, Opcode.BINARY):
+                    opcode = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
+            new = Frame(opcode, data, held.frame.fin)
+            self._take(held)
+            self._record(
+                "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"edit {held!r}"
+            )
+            held.flow.diverge(held.meaning)
+            raw = self._encode(held.flow, new, held.meaning.compressed)
+            await self._send_new(held.flow, new, "edited", held, raw)
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def inject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
+        """Send a new message that neither end wrote, in ``direction``, on ``conn`` (the latest by default).
+
+        It goes out uncompressed (allowed under permessage-deflate), so the sender's compressed
+        stream stays valid and the frames after it still pass byte for byte.
+        """
+        self._lab._block(self.ainject(payload, direction, conn=conn), None, "inject")
+
+    async def ainject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
+        """Async twin of :meth:`inject`."""
+        role = _role(direction)
+
+        async def run() -> None:
+            link = self._open_link(conn)
+            flow = link.c2s if role == C2S else link.s2c
+            if flow is None or flow.state.eof is not Eof.OPEN or flow.state.closing is not Closing.NONE:
+                raise WslabError(f"{link.conn} is closing: nothing more can go {role}")
+            opcode = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
+            new = Frame(opcode, payload.encode("utf-8") if isinstance(payload, str) else bytes(payload))
+            self._record(
+                "note", conn=link.conn, peer=flow.receiver, detail=f"inject {flow.arrow} {preview(payload)}"
+            )
+            await self._send_new(flow, new, "injected", None, new.serialize(mask=flow.reader.mask))
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def delay(self, seconds: float, index: int = 0) -> None:
+        """Deliver one held frame ``seconds`` from now; returns when its effects are recorded."""
+        self._lab._block(
+            self.adelay(seconds, index), seconds + self._lab.timeout + self._lab.settle_timeout, "delay"
+        )
+
+    async def adelay(self, seconds: float, index: int = 0) -> None:
+        """Async twin of :meth:`delay`."""
+
+        async def run() -> None:
+            held = self._require_held(index)
+            if seconds < 0:
+                raise ValueError("seconds must be positive")
+            self._record(
+                "note",
+                conn=held.conn,
+                peer=held.flow.receiver,
+                frame=held.info,
+                detail=f"delay {seconds:g} s {held!r}",
+            )
+            await asyncio.sleep(seconds)
+            if held in self._held:
+                self._deliver(held, "deliver")
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def corrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
+        """Break a held frame, then deliver it: ``flip-bit``, ``bad-utf8`` (text frames) or ``unmask``.
+
+        In a compressed message the bit flips in the message itself, which the wire compresses again.
+        """
+        self._lab._block(self.acorrupt(how, index), None, "corrupt")
+
+    async def acorrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
+        """Async twin of :meth:`corrupt`."""
+
+        async def run() -> None:
+            held = self._require_held(index)
+            frame, flow, meaning = held.frame, held.flow, held.meaning
+            if how == "flip-bit":
+                if not frame.data:
+                    raise WslabError("this frame has no payload to corrupt")
+                if meaning.compressed:
+                    plain = bytes([meaning.plain[0] ^ 0x01]) + meaning.plain[1:] if meaning.plain else b""
+                    new = Frame(frame.opcode, plain, frame.fin)
+                    out = None
+                else:
+                    new = Frame(
+                        frame.opcode, bytes([frame.data[0] ^ 0x01]) + bytes(frame.data[1:]), frame.fin
+                    )
+                    out = flip_first_bit(held.raw)
+            elif how == "bad-utf8":
+                if not meaning.text:
+                    raise WslabError("bad-utf8 corrupts text frames only")
+                new = Frame(frame.opcode, b"\xff" + meaning.plain[1:], frame.fin)
+                out = None
+            elif how == "unmask":
+                new = Frame(frame.opcode, meaning.plain, frame.fin)
+                out = unmasked(frame, held.raw, flow.reader.mask)
+            else:
+                raise ValueError(f"how must be 'flip-bit', 'bad-utf8' or 'unmask', not {how!r}")
+            self._take(held)
+            self._record(
+                "note",
+                conn=held.conn,
+                peer=flow.receiver,
+                frame=held.info,
+                detail=f"corrupt ({how}) {held!r}",
+            )
+            flow.diverge(meaning)
+            if out is None:
+                out = self._encode(flow, new, meaning.compressed)
+            await self._send_new(flow, new, f"corrupted ({how})", held, out)
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def cut(self, conn: str | None = None) -> None:
+        """Close the TCP connections on both sides (of ``conn``, or of every link): no close frame, 1006."""
+        self._lab._block(self.acut(conn), None, "cut")
+
+    async def acut(self, conn: str | None = None) -> None:
+        """Async twin of :meth:`cut`."""
+
+        async def run() -> None:
+            links = [k for k in self.links if not k.closed and (conn is None or k.conn == conn)]
+            if not links:
+                raise WslabError("no open connection on this wire" + (f" with id {conn!r}" if conn else ""))
+            for link in links:
+                lost = [h for h in self._held if h.link is link]
+                for held in lost:
+                    self._take(held)
+                    if held.message_end:
+                        held.flow.state.messages_lost += 1
+                words = f"cut {link.conn}: both TCP connections closed, no close frame"
+                if lost:
+                    words += f"; {count(len(lost), 'held frame')} lost: " + "; ".join(repr(h) for h in lost)
+                self._record("note", conn=link.conn, detail=words)
+                self._cut(link)
+            self._lab._changed()
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def _open_link(self, conn: str | None) -> Link:
+        links = [
+            k for k in self.links if not k.closed and k.s2c is not None and (conn is None or k.conn == conn)
+        ]
+        if not links:
+            raise WslabError("no open connection on this wire" + (f" with id {conn!r}" if conn else ""))
+        return links[-1]
+
+    def _require_held(self, index: int) -> HeldFrame:
+        if not self._held:
+            raise WslabError("no frame is held on the wire: call wire.hold() first, then send")
+        if not -len(self._held) <= index < len(self._held):
+            raise IndexError(f"only {len(self._held)} frames are held on the wire")
+        return self._held[index]
+
+
+def _role(direction: str) -> str:
+    if direction not in ROLES:
+        raise ValueError(f"direction must be 'client→server' or 'server→client', not {direction!r}")
+    return ROLES[direction]

@@ -1,0 +1,678 @@
+"""The wire's I/O: accept a client, open the upstream (``ws://`` or ``wss://``), relay both directions.
+
+Each accepted TCP connection is a :class:`Link` with one :class:`Flow` per direction. The opening
+handshake gets the server's limits (an open timeout; 414 and 431 for oversized requests, answered by
+the wire itself, as websockets would); then every frame is parsed (:mod:`wslab.wire.frames`), recorded,
+and forwarded or held (:mod:`wslab.wire.held`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import ssl
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
+from websockets.uri import parse_uri
+
+from .._endpoint import Pair
+from .._redact import redact_headers, redact_http, redact_url
+from .frames import (
+    C2S,
+    DATA,
+    S2C,
+    Meaning,
+    Parsed,
+    Reader,
+    close_meaning,
+    count,
+    frame_info,
+    negotiate,
+    plain_meaning,
+    set_host,
+)
+from .held import Closing, Eof, FlowState, HeldFrame, Steps
+
+if TYPE_CHECKING:
+    from ..server import Server
+
+__all__ = ["Flow", "Link", "Relay", "Upstream"]
+
+T = TypeVar("T")
+_CHUNK = 65536
+_TOO_LARGE: dict[type[Exception], http.HTTPStatus] = {
+    RequestLineTooLong: http.HTTPStatus.REQUEST_URI_TOO_LONG
+}
+_HEADERS_TOO_LARGE = (HeaderLineTooLong, TooManyHeaders)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where the wire connects: a server of the lab, or any ``ws://``/``wss://`` URL."""
+
+    url: str
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+    server: Server | None = None  # the lab's server behind the wire, if it is one
+
+    @classmethod
+    def of(
+        cls, target: Server | str, *, verify: bool = True, context: ssl.SSLContext | None = None
+    ) -> Upstream:
+        """``target`` as an upstream; a ``wss://`` URL verifies the certificate unless ``verify=False``."""
+        if not isinstance(target, str):
+            return cls(target.url, target.host, target.port, None, target)
+        uri = parse_uri(target)  # raises InvalidURI for what is not ws:// or wss://
+        tls = None
+        if uri.secure:
+            tls = context if context is not None else ssl.create_default_context()
+            if not verify and context is None:
+                tls.check_hostname = False
+                tls.verify_mode = ssl.CERT_NONE
+        return cls(target, uri.host, uri.port, tls)
+
+    @property
+    def name(self) -> str:
+        """The far end's name in events: the lab server's name, else ``server``."""
+        return self.server.name if self.server is not None else "server"
+
+    @property
+    def authority(self) -> str:
+        """The ``Host`` header this upstream expects."""
+        default = 443 if self.tls is not None else 80
+        return self.host if self.port == default else f"{self.host}:{self.port}"
+
+    @property
+    def path(self) -> str:
+        return "/" if self.server is not None else parse_uri(self.url).resource_name
+
+
+class Flow:
+    """One direction of one link: where bytes come from and go, its reader, and its state row."""
+
+    def __init__(self, link: Link, role: str, src: asyncio.StreamReader, mask: bool) -> None:
+        self.link = link
+        self.role = role
+        self.src = src
+        self.dst: asyncio.StreamWriter | None = None
+        self.reader = Reader(role, mask)
+        self.state = FlowState()
+        self.reencoding = False  # the message under way is being compressed again by the wire
+
+    @property
+    def partner(self) -> Flow | None:
+        return self.link.s2c if self.role == C2S else self.link.c2s
+
+    def awaiting(self) -> bool:
+        """A close or ping the wire let go has had no answer yet."""
+        partner = self.partner
+        if partner is None:
+            return False
+        released = self.state.closing is Closing.RELEASED and partner.state.closing is Closing.NONE
+        return released or self.state.pings_released > 0
+
+    def diverge(self, meaning: Meaning) -> None:
+        """A compressed message did not reach the receiver as sent: re-compress from now on."""
+        deflate = self.reader.deflate
+        if deflate is not None and meaning.compressed:
+            deflate.diverged = True
+
+    @property
+    def sender(self) -> str:
+        return self.link.client if self.role == C2S else self.link.server
+
+    @property
+    def receiver(self) -> str:
+        return self.link.server if self.role == C2S else self.link.client
+
+    @property
+    def arrow(self) -> str:
+        return f"{self.sender}→{self.receiver}"
+
+
+class Link:
+    """One client's TCP connection through the wire, and the wire's connection to the server."""
+
+    def __init__(self, relay: Relay, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.relay = relay
+        self.conn = "?"
+        self.client = "client"
+        self.server = relay.upstream.name
+        self.client_writer = writer
+        self.server_writer: asyncio.StreamWriter | None = None
+        self.c2s = Flow(self, C2S, reader, mask=True)
+        self.s2c: Flow | None = None
+        self.request: bytes = b""
+        self.response: bytes = b""
+        self.cut = False
+        self.closed = False
+        self.pair: Pair | None = None
+        self.ended = asyncio.Event()
+
+    def check_ended(self) -> None:
+        """Both directions passed their end of stream on (or the link was cut): the relay may stop."""
+        sent = self.s2c is not None and self.c2s.state.eof is Eof.SENT and self.s2c.state.eof is Eof.SENT
+        if self.cut or sent:
+            self.ended.set()
+
+    def flows(self) -> list[Flow]:
+        return [self.c2s] if self.s2c is None else [self.c2s, self.s2c]
+
+    def table(self) -> list[dict[str, object]]:
+        """The state of both directions as rows (what :meth:`explains` reads)."""
+        return [{"conn": self.conn, "direction": f.role, **f.state.row()} for f in self.flows()]
+
+    # --- what the lab's settle asks (see Pair.quiet) --------------------------------------------
+
+    def explains(self, pair: Pair) -> bool:
+        """True when nothing is in flight: what has not arrived sits on the wire, or died there."""
+        passed = (Closing.PASSED, Closing.RELEASED)
+        s2c = self.s2c
+        if self.cut or (self.c2s.state.closing in passed and s2c is not None and s2c.state.closing in passed):
+            return False  # the TCP connection ends next: wait for both ends to record their close
+        if any(f.awaiting() for f in self.flows()) and not self.ended.is_set():
+            return False  # a close or ping the wire let go has had no answer yet
+        if pair.server is None:
+            return True  # the server is not the lab's: nothing else to count
+        c2s = self.c2s.state
+        held_any = any(f.state.held for f in self.flows())
+        c2s_ok = pair.c2s_sent - pair.c2s_received == c2s.messages_held + c2s.messages_lost
+        if held_any and (
+            pair.server_closed.is_set() or (s2c is not None and s2c.state.closing is not Closing.NONE)
+        ):
+            c2s_ok = True  # the server will take no more messages
+        if s2c is None:
+            return c2s_ok and pair.s2c_sent == pair.s2c_received
+        s2c_ok = pair.s2c_sent - pair.s2c_received == s2c.state.messages_held + s2c.state.messages_lost
+        if held_any and c2s.closing is not Closing.NONE:
+            s2c_ok = True  # the client is closing: it will take no more messages
+        return c2s_ok and s2c_ok
+
+    def holding(self) -> bool:
+        """True when a close frame (or the end of a stream) of this connection waits on the wire."""
+        held = self.relay._held
+        close_held = any(h.link is self and h.frame.opcode is Opcode.CLOSE for h in held)
+        return close_held or any(f.state.eof is Eof.WAITING for f in self.flows())
+
+
+class Relay(Steps):
+    """The wire's I/O (see the module doc); :class:`~wslab.wire.Wire` adds the public face."""
+
+    upstream: Upstream
+    host: str
+    port: int
+    open_timeout: float | None
+    _listener: asyncio.Server | None
+    _tasks: set[asyncio.Task[None]]
+
+    async def _start(self) -> None:
+        self._listener = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = int(next(iter(self._listener.sockets)).getsockname()[1])
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._relay(reader, writer), name=f"wslab-{self.name}-link"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = Link(self, reader, writer)
+        self.links.append(link)
+        try:
+            await self._handshake(link)
+        except Exception as exc:  # a relay never dies of what crossed it: record and close
+            await self._emit(
+                "error", conn=link.conn, error=f"relay failed: {type(exc).__name__}: {exc}", exc=exc
+            )
+        finally:
+            link.closed = True
+            for w in (link.client_writer, link.server_writer):
+                if w is not None:
+                    w.close()
+                    with contextlib.suppress(Exception):
+                        await w.wait_closed()
+            for held in [h for h in self._held if h.link is link]:
+                self._take(held)
+                self._record(
+                    "note",
+                    conn=link.conn,
+                    frame=held.info,
+                    detail=f"connection closed: never delivered {held!r}",
+                )
+            self._lab._changed()
+
+    def _identify(self, link: Link) -> None:
+        """Give the link the id and name the lab expects for this client (a new one for a stranger)."""
+        peername = link.client_writer.get_extra_info("peername")
+        found = self._lab._expected.pop((str(peername[0]), int(peername[1])), None) if peername else None
+        if found is not None:
+            link.conn, link.client = found
+        else:
+            link.conn = self._lab._new_conn_id()
+            link.client = f"peer-{link.conn}"
+        link.pair = self._lab._pairs.get(link.conn)
+        if link.pair is not None:
+            link.pair.wire = link
+
+    async def _handshake(self, link: Link) -> None:
+        flow = link.c2s
+        request = await self._read_request(link)
+        if request is None:
+            return
+        request_raw = flow.reader.take()
+        self._identify(link)
+        up = self.upstream
+        try:
+            async with asyncio.timeout(self.open_timeout):
+                s_reader, s_writer = await asyncio.open_connection(
+                    up.host, up.port, ssl=up.tls, server_hostname=up.host if up.tls is not None else None
+                )
+        except (OSError, TimeoutError) as exc:
+            words = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            await self._refuse(
+                link, http.HTTPStatus.BAD_GATEWAY, f"the wire could not reach {up.url}: {words}"
+            )
+            return
+        link.server_writer = s_writer
+        if up.server is not None:  # the lab's server: it gives this connection the client's id
+            local = s_writer.get_extra_info("sockname")
+            self._lab._expected[(str(local[0]), int(local[1]))] = (link.conn, link.client)
+        else:
+            request_raw = set_host(request_raw, up.authority)
+        link.request = request_raw
+        self._record(
+            "note",
+            conn=link.conn,
+            peer=link.server,
+            data=redact_http(request_raw),
+            size=len(request_raw),
+            headers=redact_headers(tuple(request.headers.raw_items())),
+            detail=f"HTTP request {link.client}→{link.server}: GET {redact_url(request.path)} HTTP/1.1 "
+            f"({len(request.headers)} headers)",
+        )
+        s_writer.write(request_raw)
+        link.s2c = back = Flow(link, S2C, s_reader, mask=False)
+        flow.dst, back.dst = s_writer, link.client_writer
+
+        def parse_response(s: Any) -> Generator[None, None, Response]:
+            return Response.parse(s.read_line, s.read_exact, s.read_to_eof)
+
+        try:
+            async with asyncio.timeout(self.open_timeout):
+                response = await self._read_http(back, parse_response(back.reader.stream))
+        except TimeoutError:
+            await self._emit(
+                "error",
+                conn=link.conn,
+                error=f"the server did not answer the opening handshake within {self.open_timeout} s: "
+                "the wire closed both TCP connections",
+            )
+            return
+        except Exception as exc:  # not HTTP: the client is the one to say what is wrong with it
+            await self._emit(
+                "error",
+                conn=link.conn,
+                peer=link.client,
+                error=f"the server's answer is no valid HTTP response ({type(exc).__name__}: {exc}): "
+                "the wire passes its bytes on as they are",
+                exc=exc,
+            )
+            flow.reader.broken = back.reader.broken = True
+            self._transmit(back, back.reader.rest())
+            await asyncio.gather(self._pump(flow), self._pump(back))
+            await link.ended.wait()
+            return
+        response_raw = back.reader.take()
+        link.response = response_raw
+        self._record(
+            "note",
+            conn=link.conn,
+            peer=link.client,
+            data=redact_http(response_raw),
+            size=len(response_raw),
+            headers=redact_headers(tuple(response.headers.raw_items())),
+            detail=f"HTTP response {link.server}→{link.client}: {response.status_code} "
+            f"{response.reason_phrase} ({len(response.headers)} headers)",
+        )
+        link.client_writer.write(response_raw)
+        if response.status_code != 101:
+            flow.reader.broken = back.reader.broken = True
+        else:
+            flow.reader.deflate, back.reader.deflate = negotiate(
+                response.headers.get("Sec-WebSocket-Extensions")
+            )
+        await asyncio.gather(self._pump(flow), self._pump(back))
+        await link.ended.wait()
+
+    async def _read_request(self, link: Link) -> Request | None:
+        """The client's request, or None once a request the wire refuses has been answered and recorded."""
+        flow = link.c2s
+        try:
+            async with asyncio.timeout(self.open_timeout):
+                return await self._read_http(flow, Request.parse(flow.reader.stream.read_line))
+        except TimeoutError:
+            words = (
+                f"opening handshake timed out after {self.open_timeout} s: the HTTP request never completed, "
+                "so the wire closed the TCP connection"
+            )
+            cause: Exception | None = None
+        except (RequestLineTooLong, *_HEADERS_TOO_LARGE) as too_large:
+            status = _TOO_LARGE.get(type(too_large), http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            await self._refuse(link, status, f"{too_large}", too_large)
+            return None
+        except EOFError as exc:
+            cause = exc
+            if flow.reader.raw:
+                words = f"did not receive a valid HTTP request ({exc})"
+            else:
+                words = "the client hung up before sending a complete HTTP request"
+        except Exception as exc:
+            cause = exc
+            words = f"did not receive a valid HTTP request ({exc})"
+        self._identify(link)
+        await self._emit(
+            "note",
+            conn=link.conn,
+            peer=link.client,
+            detail="a TCP connection came in; no complete HTTP request yet",
+        )
+        await self._emit("error", conn=link.conn, peer=link.client, error=words, exc=cause)
+        link.client_writer.transport.abort()
+        return None
+
+    async def _refuse(
+        self, link: Link, status: http.HTTPStatus, words: str, exc: Exception | None = None
+    ) -> None:
+        """Answer the client with ``status`` (as websockets would), record ``reject`` then ``error``."""
+        if link.conn == "?":
+            self._identify(link)
+            await self._emit(
+                "note",
+                conn=link.conn,
+                peer=link.client,
+                detail="a TCP connection came in; no complete HTTP request yet",
+            )
+        response = ServerProtocol().reject(status, f"Failed to open a WebSocket connection: {words}.\n")
+        link.client_writer.write(response.serialize())
+        phrase = f"{status.value} {status.phrase}"
+        await self._emit("reject", conn=link.conn, peer=link.client, code=status.value, detail=phrase)
+        await self._emit(
+            "error",
+            conn=link.conn,
+            peer=link.client,
+            error=f"handshake refused with {phrase}: {words}",
+            exc=exc,
+        )
+        with contextlib.suppress(OSError, RuntimeError):
+            if link.client_writer.can_write_eof():
+                link.client_writer.write_eof()
+
+    async def _read_http(self, flow: Flow, gen: Generator[None, None, T]) -> T:
+        """Run a sans-I/O HTTP parser on one direction until it returns (its errors go to the caller)."""
+        stream = flow.reader.stream
+        try:
+            next(gen)
+            while True:
+                try:
+                    data = await flow.src.read(_CHUNK)
+                except OSError:
+                    data = b""
+                if data:
+                    stream.feed_data(data)
+                    flow.reader.raw.extend(data)
+                else:
+                    stream.feed_eof()
+                next(gen)
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+
+    async def _pump(self, flow: Flow) -> None:
+        """Read one direction; parse, record, forward or hold each frame; then pass the end of stream on."""
+        if flow.reader.raw:  # bytes that came right behind the handshake
+            await self._bytes(flow, b"")
+        while not flow.link.cut:
+            try:
+                data = await flow.src.read(_CHUNK)
+            except (ConnectionError, OSError):
+                data = b""
+            if not data:
+                break
+            await self._bytes(flow, data)
+        if flow.link.cut:
+            return
+        if flow.state.held and flow.state.last_held:
+            flow.state.eof = Eof.WAITING  # the end of the stream comes after the frames held before it
+            self._lab._changed()
+        else:
+            self._send_eof(flow)
+
+    async def _bytes(self, flow: Flow, data: bytes) -> None:
+        reader = flow.reader
+        if reader.broken:
+            self._transmit(flow, reader.rest() + data)
+            return
+        parsed, error = reader.feed(data)
+        for item in parsed:
+            await self._frame(flow, item)
+        if error is not None:
+            await self._emit(
+                "error",
+                conn=flow.link.conn,
+                peer=flow.receiver,
+                error=f"the wire cannot parse {flow.arrow} any more ({error}): it passes the bytes on as is",
+            )
+            self._transmit(flow, reader.rest())
+
+    async def _frame(self, flow: Flow, item: Parsed) -> None:
+        frame, raw, state = item.frame, item.raw, flow.state
+        meaning = flow.reader.meaning(frame)
+        state.frames += 1
+        hold = self._should_hold(flow, frame)
+        out = raw if hold else self._outgoing(flow, item, meaning, state.frames)
+        detail = "held" if hold else ("unparsed: " + item.problem if item.problem else None)
+        if out is not raw:
+            detail = f"re-compressed by the wire: {len(out)} bytes went on"
+        await self._emit(
+            "frame",
+            conn=flow.link.conn,
+            peer=flow.receiver,
+            data=meaning.data,
+            size=meaning.size,
+            code=meaning.code,
+            reason=meaning.reason,
+            frame=frame_info(flow.role, frame, raw),
+            detail=detail,
+        )
+        if frame.opcode is Opcode.CLOSE and state.closing is Closing.NONE:
+            state.closing = Closing.SEEN
+        partner = flow.partner
+        if frame.opcode is Opcode.PONG and partner is not None and partner.state.pings_released:
+            partner.state.pings_released -= 1
+        state.last_held = hold
+        if hold:
+            held = HeldFrame(
+                flow.link, flow, raw, frame, frame_info(flow.role, frame, raw), meaning, state.frames
+            )
+            self._held.append(held)
+            state.held += 1
+            if held.message_end:
+                state.messages_held += 1
+            self._lab._changed()
+        elif self._transmit(flow, out) and frame.opcode is Opcode.CLOSE:
+            state.closing = Closing.PASSED
+
+    def _outgoing(self, flow: Flow, item: Parsed, meaning: Meaning, number: int) -> bytes:
+        """The bytes that go on for a frame the wire did not change: its own, or compressed again."""
+        deflate, frame = flow.reader.deflate, item.frame
+        if deflate is None or frame.opcode not in DATA or item.problem:
+            return item.raw
+        if any(h.flow is flow and h.number < number and h.meaning.compressed for h in self._held):
+            deflate.diverged = True  # it overtakes a compressed message still held: the order changed
+        if frame.opcode is not Opcode.CONT:
+            flow.reencoding = deflate.reencodes and meaning.compressed
+            if not flow.reencoding:
+                deflate.passed_on(frame)
+        if not flow.reencoding:
+            return item.raw
+        return deflate.serialize(Frame(frame.opcode, meaning.plain, frame.fin), True, flow.reader.mask)
+
+    def _encode(self, flow: Flow, frame: Frame, compress: bool) -> bytes:
+        deflate = flow.reader.deflate
+        if deflate is None:
+            return frame.serialize(mask=flow.reader.mask)
+        return deflate.serialize(frame, compress, flow.reader.mask)
+
+    def _should_hold(self, flow: Flow, frame: Frame) -> bool:
+        if not self._holding:
+            return False
+        if self._hold_roles is not None and flow.role not in self._hold_roles:
+            return False
+        return self._hold_opcodes is None or frame.opcode.name in self._hold_opcodes
+
+    def _transmit(self, flow: Flow, raw: bytes) -> bool:
+        writer = flow.dst
+        if writer is None or writer.is_closing() or flow.link.cut or flow.state.eof is Eof.SENT:
+            return False
+        writer.write(raw)
+        return True
+
+    def _send_eof(self, flow: Flow) -> None:
+        writer = flow.dst
+        already = flow.state.eof is Eof.SENT
+        flow.state.eof = Eof.SENT
+        flow.link.check_ended()
+        if writer is None or already or writer.is_closing():
+            return
+        with contextlib.suppress(OSError, RuntimeError):
+            if writer.can_write_eof():
+                writer.write_eof()
+            else:  # pragma: no cover - TCP can always half-close
+                writer.close()
+
+    def _passed(self, flow: Flow, frame: Frame, held: bool) -> None:
+        """A close or ping went on: when it was held, the lab's settle waits for its answer."""
+        partner = flow.partner
+        waits = held and partner is not None and partner.state.closing is Closing.NONE and not flow.link.cut
+        if frame.opcode is Opcode.CLOSE:
+            flow.state.closing = Closing.RELEASED if waits else Closing.PASSED
+        elif frame.opcode is Opcode.PING and waits:
+            flow.state.pings_released += 1
+
+    def _take(self, held: HeldFrame) -> None:
+        self._held.remove(held)
+        held.flow.state.held -= 1
+        if held.message_end:
+            held.flow.state.messages_held -= 1
+
+    def _after_take(self, flow: Flow) -> None:
+        if flow.state.eof is Eof.WAITING and flow.state.held == 0:
+            self._send_eof(flow)
+        self._lab._changed()
+
+    def _deliver(self, held: HeldFrame, verb: str) -> None:
+        self._take(held)
+        flow = held.flow
+        out = self._outgoing(flow, Parsed(held.frame, held.raw), held.meaning, held.number)
+        if self._transmit(flow, out):
+            self._passed(flow, held.frame, held=True)
+            how = f" (re-compressed: {len(out)} bytes went on)" if out is not held.raw else ""
+            self._record(
+                "note", conn=held.conn, peer=flow.receiver, frame=held.info, detail=f"{verb}{how} {held!r}"
+            )
+        else:
+            if held.message_end:
+                flow.state.messages_lost += 1
+            self._record(
+                "note",
+                conn=held.conn,
+                peer=flow.receiver,
+                frame=held.info,
+                detail=f"not delivered, the connection is closed: {held!r}",
+            )
+        self._after_take(flow)
+
+    async def _send_new(
+        self, flow: Flow, new: Frame, status: str, held: HeldFrame | None, raw: bytes
+    ) -> None:
+        """Record and forward a frame the wire made (in place of ``held``, or injected)."""
+        text = new.opcode is Opcode.TEXT or (
+            new.opcode is Opcode.CONT and held is not None and held.meaning.text
+        )
+        payload = bytes(new.data)
+        meaning = close_meaning(payload) if new.opcode is Opcode.CLOSE else plain_meaning(payload, text)
+        await self._emit(
+            "frame",
+            conn=flow.link.conn,
+            peer=flow.receiver,
+            data=meaning.data,
+            size=meaning.size,
+            code=meaning.code,
+            reason=meaning.reason,
+            frame=frame_info(flow.role, new, raw),
+            detail=status,
+        )
+        if self._transmit(flow, raw):
+            self._passed(flow, new, held=True)
+        elif held is not None and held.message_end:
+            flow.state.messages_lost += 1
+        if held is not None:
+            self._after_take(flow)
+        else:
+            self._lab._changed()
+
+    def _cut(self, link: Link) -> None:
+        link.cut = True
+        link.ended.set()
+        for writer in (link.client_writer, link.server_writer):
+            if writer is not None:
+                writer.transport.abort()
+
+    def _abandon(self) -> None:
+        """The lab is closing: report what is still held and drop it, but let close frames go."""
+        self._holding = False
+        lost = [h for h in self._held if h.frame.opcode is not Opcode.CLOSE]
+        if lost:
+            self._record(
+                "note",
+                detail=f"lab closing: {count(len(lost), 'held frame')} never delivered: "
+                + "; ".join(repr(h) for h in lost),
+            )
+        while self._held:
+            held = self._held[0]
+            if held.frame.opcode is Opcode.CLOSE:  # so that the connection can still close cleanly
+                self._deliver(held, "lab closing: deliver")
+            else:
+                self._take(held)
+                if held.message_end:
+                    held.flow.state.messages_lost += 1
+                self._after_take(held.flow)
+        for link in self.links:
+            for flow in link.flows():
+                if flow.state.eof is Eof.WAITING:
+                    self._send_eof(flow)
+
+    async def _stop(self) -> None:
+        """Stop listening and end every link (after the lab closed its clients and servers)."""
+        if self._listener is not None:
+            self._listener.close()
+        for link in self.links:
+            self._cut(link)
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._lab.timeout):
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._listener is not None:
+            await self._listener.wait_closed()
+            self._listener = None
