@@ -37,7 +37,8 @@ from ..errors import WslabError
 from ..events import Event
 from .frames import Corruption, stable_lines
 from .held import HeldFrame
-from .relay import Link, Relay, Upstream
+from .opening import Opening, Upstream
+from .relay import Link
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["Corruption", "HeldFrame", "Wire"]
 
 
-class Wire(Relay):
+class Wire(Opening):
     """A relay in front of a server that records every frame and can hold them; see the module doc."""
 
     side = "wire"

@@ -1,98 +1,24 @@
-"""The wire's I/O: accept a client, open the upstream (``ws://`` or ``wss://``), relay both directions.
+"""The wire's relay: both directions of each connection, frame by frame, forwarded or held.
 
-Each accepted TCP connection is a :class:`Link` with one :class:`Flow` per direction. The opening
-handshake gets the server's limits (an open timeout; 414 and 431 for oversized requests, answered by
-the wire itself, as websockets would); then every frame is parsed (:mod:`wslab.wire.frames`), recorded,
-and forwarded or held (:mod:`wslab.wire.held`).
+Each accepted TCP connection is a :class:`Link` with one :class:`Flow` per direction. Every frame
+is parsed (:mod:`wslab.wire.frames`), recorded, and forwarded or held (:mod:`wslab.wire.held`); the
+opening handshake before it is :mod:`wslab.wire.opening`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
-import ssl
-from collections.abc import Generator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
 
-from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request, Response
-from websockets.server import ServerProtocol
-from websockets.uri import parse_uri
 
 from .._endpoint import Pair
-from .._redact import redact_headers, redact_http, redact_url
-from .frames import (
-    C2S,
-    DATA,
-    S2C,
-    Meaning,
-    Parsed,
-    Reader,
-    close_meaning,
-    count,
-    frame_info,
-    negotiate,
-    plain_meaning,
-    set_host,
-)
+from .frames import C2S, DATA, Meaning, Parsed, Reader, close_meaning, count, frame_info, plain_meaning
 from .held import Closing, Eof, FlowState, HeldFrame, Steps
 
-if TYPE_CHECKING:
-    from ..server import Server
+__all__ = ["CHUNK", "Flow", "Link", "Relay"]
 
-__all__ = ["Flow", "Link", "Relay", "Upstream"]
-
-T = TypeVar("T")
-_CHUNK = 65536
-_TOO_LARGE: dict[type[Exception], http.HTTPStatus] = {
-    RequestLineTooLong: http.HTTPStatus.REQUEST_URI_TOO_LONG
-}
-_HEADERS_TOO_LARGE = (HeaderLineTooLong, TooManyHeaders)
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """Where the wire connects: a server of the lab, or any ``ws://``/``wss://`` URL."""
-
-    url: str
-    host: str
-    port: int
-    tls: ssl.SSLContext | None
-    server: Server | None = None  # the lab's server behind the wire, if it is one
-
-    @classmethod
-    def of(
-        cls, target: Server | str, *, verify: bool = True, context: ssl.SSLContext | None = None
-    ) -> Upstream:
-        """``target`` as an upstream; a ``wss://`` URL verifies the certificate unless ``verify=False``."""
-        if not isinstance(target, str):
-            return cls(target.url, target.host, target.port, None, target)
-        uri = parse_uri(target)  # raises InvalidURI for what is not ws:// or wss://
-        tls = None
-        if uri.secure:
-            tls = context if context is not None else ssl.create_default_context()
-            if not verify and context is None:
-                tls.check_hostname = False
-                tls.verify_mode = ssl.CERT_NONE
-        return cls(target, uri.host, uri.port, tls)
-
-    @property
-    def name(self) -> str:
-        """The far end's name in events: the lab server's name, else ``server``."""
-        return self.server.name if self.server is not None else "server"
-
-    @property
-    def authority(self) -> str:
-        """The ``Host`` header this upstream expects."""
-        default = 443 if self.tls is not None else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
-
-    @property
-    def path(self) -> str:
-        return "/" if self.server is not None else parse_uri(self.url).resource_name
+CHUNK = 65536
 
 
 class Flow:
@@ -141,11 +67,13 @@ class Flow:
 class Link:
     """One client's TCP connection through the wire, and the wire's connection to the server."""
 
-    def __init__(self, relay: Relay, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, relay: Relay, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: str
+    ) -> None:
         self.relay = relay
         self.conn = "?"
         self.client = "client"
-        self.server = relay.upstream.name
+        self.server = server
         self.client_writer = writer
         self.server_writer: asyncio.StreamWriter | None = None
         self.c2s = Flow(self, C2S, reader, mask=True)
@@ -204,237 +132,7 @@ class Link:
 
 
 class Relay(Steps):
-    """The wire's I/O (see the module doc); :class:`~wslab.wire.Wire` adds the public face."""
-
-    upstream: Upstream
-    host: str
-    port: int
-    open_timeout: float | None
-    _listener: asyncio.Server | None
-    _tasks: set[asyncio.Task[None]]
-
-    async def _start(self) -> None:
-        self._listener = await asyncio.start_server(self._accept, self.host, self.port)
-        self.port = int(next(iter(self._listener.sockets)).getsockname()[1])
-
-    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._relay(reader, writer), name=f"wslab-{self.name}-link"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        link = Link(self, reader, writer)
-        self.links.append(link)
-        try:
-            await self._handshake(link)
-        except Exception as exc:  # a relay never dies of what crossed it: record and close
-            await self._emit(
-                "error", conn=link.conn, error=f"relay failed: {type(exc).__name__}: {exc}", exc=exc
-            )
-        finally:
-            link.closed = True
-            for w in (link.client_writer, link.server_writer):
-                if w is not None:
-                    w.close()
-                    with contextlib.suppress(Exception):
-                        await w.wait_closed()
-            for held in [h for h in self._held if h.link is link]:
-                self._take(held)
-                self._record(
-                    "note",
-                    conn=link.conn,
-                    frame=held.info,
-                    detail=f"connection closed: never delivered {held!r}",
-                )
-            self._lab._changed()
-
-    def _identify(self, link: Link) -> None:
-        """Give the link the id and name the lab expects for this client (a new one for a stranger)."""
-        peername = link.client_writer.get_extra_info("peername")
-        found = self._lab._expected.pop((str(peername[0]), int(peername[1])), None) if peername else None
-        if found is not None:
-            link.conn, link.client = found
-        else:
-            link.conn = self._lab._new_conn_id()
-            link.client = f"peer-{link.conn}"
-        link.pair = self._lab._pairs.get(link.conn)
-        if link.pair is not None:
-            link.pair.wire = link
-
-    async def _handshake(self, link: Link) -> None:
-        flow = link.c2s
-        request = await self._read_request(link)
-        if request is None:
-            return
-        request_raw = flow.reader.take()
-        self._identify(link)
-        up = self.upstream
-        try:
-            async with asyncio.timeout(self.open_timeout):
-                s_reader, s_writer = await asyncio.open_connection(
-                    up.host, up.port, ssl=up.tls, server_hostname=up.host if up.tls is not None else None
-                )
-        except (OSError, TimeoutError) as exc:
-            words = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            await self._refuse(
-                link, http.HTTPStatus.BAD_GATEWAY, f"the wire could not reach {up.url}: {words}"
-            )
-            return
-        link.server_writer = s_writer
-        if up.server is not None:  # the lab's server: it gives this connection the client's id
-            local = s_writer.get_extra_info("sockname")
-            self._lab._expected[(str(local[0]), int(local[1]))] = (link.conn, link.client)
-        else:
-            request_raw = set_host(request_raw, up.authority)
-        link.request = request_raw
-        self._record(
-            "note",
-            conn=link.conn,
-            peer=link.server,
-            data=redact_http(request_raw),
-            size=len(request_raw),
-            headers=redact_headers(tuple(request.headers.raw_items())),
-            detail=f"HTTP request {link.client}→{link.server}: GET {redact_url(request.path)} HTTP/1.1 "
-            f"({len(request.headers)} headers)",
-        )
-        s_writer.write(request_raw)
-        link.s2c = back = Flow(link, S2C, s_reader, mask=False)
-        flow.dst, back.dst = s_writer, link.client_writer
-
-        def parse_response(s: Any) -> Generator[None, None, Response]:
-            return Response.parse(s.read_line, s.read_exact, s.read_to_eof)
-
-        try:
-            async with asyncio.timeout(self.open_timeout):
-                response = await self._read_http(back, parse_response(back.reader.stream))
-        except TimeoutError:
-            await self._emit(
-                "error",
-                conn=link.conn,
-                error=f"the server did not answer the opening handshake within {self.open_timeout} s: "
-                "the wire closed both TCP connections",
-            )
-            return
-        except Exception as exc:  # not HTTP: the client is the one to say what is wrong with it
-            await self._emit(
-                "error",
-                conn=link.conn,
-                peer=link.client,
-                error=f"the server's answer is no valid HTTP response ({type(exc).__name__}: {exc}): "
-                "the wire passes its bytes on as they are",
-                exc=exc,
-            )
-            flow.reader.broken = back.reader.broken = True
-            self._transmit(back, back.reader.rest())
-            await asyncio.gather(self._pump(flow), self._pump(back))
-            await link.ended.wait()
-            return
-        response_raw = back.reader.take()
-        link.response = response_raw
-        self._record(
-            "note",
-            conn=link.conn,
-            peer=link.client,
-            data=redact_http(response_raw),
-            size=len(response_raw),
-            headers=redact_headers(tuple(response.headers.raw_items())),
-            detail=f"HTTP response {link.server}→{link.client}: {response.status_code} "
-            f"{response.reason_phrase} ({len(response.headers)} headers)",
-        )
-        link.client_writer.write(response_raw)
-        if response.status_code != 101:
-            flow.reader.broken = back.reader.broken = True
-        else:
-            flow.reader.deflate, back.reader.deflate = negotiate(
-                response.headers.get("Sec-WebSocket-Extensions")
-            )
-        await asyncio.gather(self._pump(flow), self._pump(back))
-        await link.ended.wait()
-
-    async def _read_request(self, link: Link) -> Request | None:
-        """The client's request, or None once a request the wire refuses has been answered and recorded."""
-        flow = link.c2s
-        try:
-            async with asyncio.timeout(self.open_timeout):
-                return await self._read_http(flow, Request.parse(flow.reader.stream.read_line))
-        except TimeoutError:
-            words = (
-                f"opening handshake timed out after {self.open_timeout} s: the HTTP request never completed, "
-                "so the wire closed the TCP connection"
-            )
-            cause: Exception | None = None
-        except (RequestLineTooLong, *_HEADERS_TOO_LARGE) as too_large:
-            status = _TOO_LARGE.get(type(too_large), http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
-            await self._refuse(link, status, f"{too_large}", too_large)
-            return None
-        except EOFError as exc:
-            cause = exc
-            if flow.reader.raw:
-                words = f"did not receive a valid HTTP request ({exc})"
-            else:
-                words = "the client hung up before sending a complete HTTP request"
-        except Exception as exc:
-            cause = exc
-            words = f"did not receive a valid HTTP request ({exc})"
-        self._identify(link)
-        await self._emit(
-            "note",
-            conn=link.conn,
-            peer=link.client,
-            detail="a TCP connection came in; no complete HTTP request yet",
-        )
-        await self._emit("error", conn=link.conn, peer=link.client, error=words, exc=cause)
-        link.client_writer.transport.abort()
-        return None
-
-    async def _refuse(
-        self, link: Link, status: http.HTTPStatus, words: str, exc: Exception | None = None
-    ) -> None:
-        """Answer the client with ``status`` (as websockets would), record ``reject`` then ``error``."""
-        if link.conn == "?":
-            self._identify(link)
-            await self._emit(
-                "note",
-                conn=link.conn,
-                peer=link.client,
-                detail="a TCP connection came in; no complete HTTP request yet",
-            )
-        response = ServerProtocol().reject(status, f"Failed to open a WebSocket connection: {words}.\n")
-        link.client_writer.write(response.serialize())
-        phrase = f"{status.value} {status.phrase}"
-        await self._emit("reject", conn=link.conn, peer=link.client, code=status.value, detail=phrase)
-        await self._emit(
-            "error",
-            conn=link.conn,
-            peer=link.client,
-            error=f"handshake refused with {phrase}: {words}",
-            exc=exc,
-        )
-        with contextlib.suppress(OSError, RuntimeError):
-            if link.client_writer.can_write_eof():
-                link.client_writer.write_eof()
-
-    async def _read_http(self, flow: Flow, gen: Generator[None, None, T]) -> T:
-        """Run a sans-I/O HTTP parser on one direction until it returns (its errors go to the caller)."""
-        stream = flow.reader.stream
-        try:
-            next(gen)
-            while True:
-                try:
-                    data = await flow.src.read(_CHUNK)
-                except OSError:
-                    data = b""
-                if data:
-                    stream.feed_data(data)
-                    flow.reader.raw.extend(data)
-                else:
-                    stream.feed_eof()
-                next(gen)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
+    """Frames both ways (see the module doc); :class:`~wslab.wire.opening.Opening` starts each link."""
 
     async def _pump(self, flow: Flow) -> None:
         """Read one direction; parse, record, forward or hold each frame; then pass the end of stream on."""
@@ -442,7 +140,7 @@ class Relay(Steps):
             await self._bytes(flow, b"")
         while not flow.link.cut:
             try:
-                data = await flow.src.read(_CHUNK)
+                data = await flow.src.read(CHUNK)
             except (ConnectionError, OSError):
                 data = b""
             if not data:
@@ -660,19 +358,3 @@ class Relay(Steps):
             for flow in link.flows():
                 if flow.state.eof is Eof.WAITING:
                     self._send_eof(flow)
-
-    async def _stop(self) -> None:
-        """Stop listening and end every link (after the lab closed its clients and servers)."""
-        if self._listener is not None:
-            self._listener.close()
-        for link in self.links:
-            self._cut(link)
-        if self._tasks:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._lab.timeout):
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._listener is not None:
-            await self._listener.wait_closed()
-            self._listener = None
