@@ -1,0 +1,10 @@
+"""``python -m wslab``: the same as the ``wslab`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
