@@ -363,6 +363,7 @@ def run_wslab_server(puppets: PuppetLoop, scenario: ServerScenario) -> Outcome:
     finally:
         if puppet is not None:
             puppet.cancel()
+            time.sleep(0.05)  # the puppet lets go of its socket first
         lab.close()
     return Outcome(seen, wire)
 
