@@ -196,20 +196,24 @@ INSPECT = """() => {
   return report;
 }"""
 
-# Lesson 10: the rows of the live event table(s), read by their header (side, event, details).
+# Lesson 10: the seed client's rows (side and who "browser") in every live table (widget) on the page,
+# read by their header; a live table shows a window of recent rows, so all of them are read together.
 BROWSER_ROWS = """() => {
-  const rows = [];
-  for (const table of document.querySelectorAll('.wslab-lab-view table, .wslab-event-table table')) {
+  const rows = new Map();
+  for (const table of document.querySelectorAll('.jp-OutputArea-output .jupyter-widgets table')) {
     const head = [...table.querySelectorAll('thead th')].map(th => th.textContent.trim());
-    const side = head.indexOf('side'), kind = head.indexOf('event'), details = head.indexOf('details');
-    if (side < 0 || kind < 0) continue;
+    const at = name => head.indexOf(name);
+    const [seq, side, who, kind, details] = [at('seq'), at('side'), at('who'), at('event'), at('details')];
+    if (seq < 0 || side < 0 || kind < 0) continue;
     for (const tr of table.querySelectorAll('tbody tr')) {
       const td = [...tr.children].map(c => c.textContent.trim());
-      const event = td[kind].replace(/^[^a-z]+/i, '');  // the kind after its symbol: "⚡ open" is open
-      if (td[side] === 'browser') rows.push(`${event} ${details >= 0 ? td[details] : ''}`.trim());
+      if (td.length !== head.length || td[side] !== 'browser') continue;
+      if (who >= 0 && td[who] !== 'browser') continue;
+      const event = td[kind].replace(/^[^a-z]+/i, '');  // "⚡ open" is open
+      rows.set(Number(td[seq]), `${event} ${details >= 0 ? td[details] : ''}`.trim());
     }
   }
-  return rows;
+  return [...rows.entries()].sort((a, b) => a[0] - b[0]).map(([n, row]) => `#${n} ${row}`);
 }"""
 
 
@@ -291,9 +295,10 @@ def browser_rows(page: Any, seconds: float) -> list[str]:
 
 
 def _browser_story_missing(rows: list[str]) -> list[str]:
-    wanted = {"open": "open", "message": "message", "close 4000": "close"}
-    missing = [label for label, kind in wanted.items() if not any(row.startswith(kind) for row in rows)]
-    if "close 4000" not in missing and not any(row.startswith("close") and "4000" in row for row in rows):
+    """What only the page can report: it received a message, and it closed with the lesson's 4000."""
+    kinds = [row.split(" ", 2)[1:] for row in rows]  # "#36 message 'Bienvenue…'" -> kind, details
+    missing = [] if any(k[0] == "message" for k in kinds) else ["message"]
+    if not any(k[0] == "close" and len(k) > 1 and k[1].startswith("4000") for k in kinds):
         missing.append("close 4000")
     return missing
 
