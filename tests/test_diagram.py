@@ -46,7 +46,7 @@ def seed_recorder() -> Recorder:
     return r
 
 
-NAMES = ["ana", "bob", "cleo", "dan", "eve", "fay", "gus", "hal", "ivy", "jo"]
+NAMES = ["ana", "bob", "cleo", "dan", "early", "fay", "gus", "hal", "ivy", "watcher"]
 
 
 def session(lifelines: int, payload: str = "un message assez long") -> Recorder:

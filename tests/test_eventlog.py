@@ -72,13 +72,16 @@ def test_html_table_escapes_hostile_payloads():
 
 def test_html_table_wraps_free_text_and_never_grows_past_the_page():
     r = Recorder(clock=LogicalClock())
-    r.record(side="client", kind="message", endpoint="c" * 60, conn="c1", data="x" * 300, size=300)
+    r.record(side="client", kind="message", endpoint="w" * 60, conn="c1", data="x" * 300, size=300)
+    r.record(side="client", kind="message", endpoint="early", conn="c2", data="x", size=1)
     html = r.snapshot().to_html()
     assert "table-layout:auto;width:auto;max-width:100%" in html  # JupyterLab's table-layout:fixed undone
     cells = re.findall(r"<td style='([^']*)'>", html)
-    assert len(cells) == 7
-    for column, style in zip(("seq", "time", "conn", "side", "who", "event", "details"), cells, strict=True):
+    assert len(cells) == 14
+    for column, style in zip(("seq", "time", "conn", "side", "who", "event", "details"), cells, strict=False):
         if column in ("conn", "who", "details"):
             assert "overflow-wrap:anywhere" in style and "white-space:pre-wrap" in style, column
         else:
             assert "white-space:nowrap" in style, column
+    assert "min-width:16ch" in cells[4] and "min-width:5ch" in cells[7 + 4]  # a name stays whole up to 16
+    assert "min-width:2ch" in cells[2]  # the conn column is no wider than "c1"

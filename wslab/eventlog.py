@@ -228,7 +228,8 @@ KIND_COLOURS: dict[str, str] = {
 
 
 _CELL = "text-align:left;vertical-align:top;padding:2px 8px"
-_WRAP = {"conn", "who", "details"}  # free text: wraps (at spaces first) rather than widen the table
+_NAMES = {"conn", "who", "peer"}  # short names: whole up to _NAME_CH characters, wrapped past that
+_NAME_CH = 16
 TABLE_STYLE = (
     "border-collapse:collapse;font-family:monospace;font-size:12px;table-layout:auto;width:auto;"
     "max-width:100%"
@@ -236,10 +237,17 @@ TABLE_STYLE = (
 """The event table's own style: never wider than the page (JupyterLab's ``table-layout:fixed`` undone)."""
 
 
-def cell_style(column: str) -> str:
-    """A table cell's style: free text wraps (``overflow-wrap:anywhere``), short fields stay on one line."""
-    if column in _WRAP:
-        return f"{_CELL};white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;min-width:4ch"
+def cell_style(column: str, text: str = "") -> str:
+    """A table cell's style. Names stay whole up to 16 characters; free text (``details``, ``close``)
+    wraps at spaces, or anywhere in a long run; short fields (seq, time, side, event) stay on one line.
+
+    ``overflow-wrap:anywhere`` lets a cell shrink to one character, so the table never outgrows the
+    page; the ``min-width`` (in ``ch``, one character of the monospace font) keeps names whole.
+    """
+    if column in _NAMES:
+        return f"{_CELL};white-space:pre-wrap;overflow-wrap:anywhere;min-width:{min(len(text), _NAME_CH)}ch"
+    if column in ("details", "close"):
+        return f"{_CELL};white-space:pre-wrap;overflow-wrap:anywhere;min-width:{_NAME_CH}ch"
     return f"{_CELL};white-space:nowrap"
 
 
@@ -249,7 +257,7 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
     As wide as its content up to the page's width; past that, the details column wraps.
     """
     esc = html.escape
-    head = "".join(f"<th style='{cell_style(h)}'>{esc(h)}</th>" for h in COLUMNS)
+    head = "".join(f"<th style='{cell_style(h, h)}'>{esc(h)}</th>" for h in COLUMNS)
     notes = []
     if dropped:
         notes.append(f"{dropped} oldest events dropped by the ring buffer")
@@ -259,7 +267,6 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
         f"<tr><td colspan='{len(COLUMNS)}' style='{_CELL};color:#777;font-style:italic'>{esc(n)}</td></tr>"
         for n in notes
     )
-    styles = [cell_style(c) for c in COLUMNS]
     body = []
     for event, cells in zip(log, log.rows(limit), strict=False):
         colour = KIND_COLOURS.get(event.kind, "#333")
@@ -271,7 +278,7 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
                 text = f"<span style='color:{colour};font-weight:600'>{esc(icon)} {text}</span>"
             elif COLUMNS[i] == "details" and event.kind in ("close", "closing") and event.code:
                 text = f"<span title='{esc(explain_close_code(event.code))}'>{text}</span>"
-            tds.append(f"<td style='{styles[i]}'>{text}</td>")
+            tds.append(f"<td style='{cell_style(COLUMNS[i], cell)}'>{text}</td>")
         body.append(f"<tr class='wslab-{esc(event.kind)}'>{''.join(tds)}</tr>")
     return (
         f"<table class='wslab-events' style='{TABLE_STYLE}'>"

@@ -487,11 +487,6 @@ _STATE_COLOURS = {"CONNECTING": "#ef6c00", "OPEN": "#2e7d32", "CLOSING": "#f9a82
 _PANEL_COLUMNS = ("conn", "who", "peer", "state", "msgs in", "msgs out", "bytes in", "bytes out", "close")
 
 
-def _panel_cell(column: str) -> str:
-    """Names and the close meaning wrap (like the event table's details); counts stay on one line."""
-    return cell_style("details" if column in ("who", "peer", "close") else "seq")
-
-
 def _merge(old: ConnectionSummary | None, part: ConnectionSummary, moved: bool) -> ConnectionSummary:
     """Fold the summary of newer events into the summary so far."""
     if old is None:
@@ -579,10 +574,7 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
     def _render(self) -> None:
         esc = html.escape
         shown, hidden = self._visible()
-        styles = [_panel_cell(c) for c in _PANEL_COLUMNS]
-        head = "".join(
-            f"<th style='{style}'>{esc(h)}</th>" for h, style in zip(_PANEL_COLUMNS, styles, strict=True)
-        )
+        head = "".join(f"<th style='{cell_style(h, h)}'>{esc(h)}</th>" for h in _PANEL_COLUMNS)
         body = []
         if hidden:
             body.append(
@@ -592,13 +584,13 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         for s in shown:
             colour = _STATE_COLOURS.get(s.state.name, "#333")
             cells = []
-            for name, text, style in zip(_PANEL_COLUMNS, self._cells(s), styles, strict=True):
+            for name, text in zip(_PANEL_COLUMNS, self._cells(s), strict=True):
                 inner = esc(text)
                 if name == "state":
                     inner = f"<b style='color:{colour}'>● {inner}</b>"
                 elif name == "close" and s.close_code not in (None, 1000, 1001):
                     inner = f"<span style='color:#c62828'>{inner}</span>"
-                cells.append(f"<td style='{style}'>{inner}</td>")
+                cells.append(f"<td style='{cell_style(name, text)}'>{inner}</td>")
             if s.errors:
                 cells[-1] = cells[-1].replace("</td>", f" <b style='color:#c62828'>✖ {s.errors}</b></td>")
             body.append(f"<tr>{''.join(cells)}</tr>")

@@ -68,7 +68,7 @@ def outputs(lifelines: int) -> dict[str, str]:
             view.close()
 
 
-MEASURE = """(floor) => [...document.querySelectorAll('.jp-OutputArea-output')].map((out) => {
+MEASURE = r"""(floor) => [...document.querySelectorAll('.jp-OutputArea-output')].map((out) => {
   const r = { name: out.dataset.name, client: out.clientWidth, scroll: out.scrollWidth, small: [] };
   const box = out.querySelector('.wslab-diagram');
   if (box) {
@@ -94,6 +94,14 @@ MEASURE = """(floor) => [...document.querySelectorAll('.jp-OutputArea-output')].
   for (const el of out.querySelectorAll('td, th, b, span')) {
     const size = parseFloat(getComputedStyle(el).fontSize);
     if (el.textContent.trim() && size < floor) r.small.push(el.textContent.slice(0, 30) + ' ' + size);
+  }
+  r.brokenNames = [];  // names (who, conn, peer) up to 16 characters stay on one line
+  for (const td of out.querySelectorAll('td')) {
+    const style = td.getAttribute('style');
+    if (!/min-width:\s*\d+ch/.test(style) || /min-width:\s*16ch/.test(style)) continue;
+    const range = document.createRange(); range.selectNodeContents(td);
+    const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+    if (lines.size > 1) r.brokenNames.push(td.textContent);
   }
   const table = out.querySelector('table');
   if (table) r.table = table.getBoundingClientRect().width;
@@ -138,6 +146,7 @@ def test_every_output_fits_760_px_and_the_diagram_keeps_its_names_in_view(
         assert r["client"] == WIDTH, name
         assert r["scroll"] <= r["client"], f"{name} is wider than the output: {r}"
         assert r["small"] == [], f"{name} has text under {FLOOR_FONT} px: {r['small']}"
+        assert r["brokenNames"] == [], f"{name} wraps names: {r['brokenNames']}"
     for name in ("diagram", "live-diagram"):
         r = measured[name]
         assert r["images"], f"{name}: an image did not load"
