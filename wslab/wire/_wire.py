@@ -1,4 +1,4 @@
-"""The wire: a relay between clients and a server that shows, and lets you hold, every frame.
+"""The wire's public face: :class:`Wire`, a relay between clients and a server that shows every frame.
 
 ``lab.wire(server)`` puts one in front of a server of the lab; ``lab.wire("wss://example.org/chat")``
 in front of any WebSocket server (``wss://`` certificates are verified unless ``verify=False``, or
