@@ -370,3 +370,39 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
             shut_down_kernel(page)
         finally:
             page.close()
+
+
+CHECKED_CELLS = [
+    "from IPython.display import HTML, display\n\n"
+    "display(HTML(\"<div style='width:2000px'>too wide</div>\"))",
+    "display(HTML(\"<div style='overflow-x:auto'><div style='width:2000px'>scrolls</div></div>\"))",
+    'import ipywidgets\n\nipywidgets.HTML("<b>a widget</b>")',
+    'import sys\n\nprint("a warning", file=sys.stderr)',
+    "1 / 0",
+    'print("never runs")',
+]
+
+
+def test_all_lessons_checks_catch_what_they_should(jupyter: JupyterLab, chromium: Any) -> None:
+    """The checks above, on a notebook made to fail them: a check that never fires proves nothing."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CHECKED_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, jupyter.work / "00-checks.ipynb")
+    page = open_lesson(chromium, jupyter, "00-checks.ipynb")
+    try:
+        assert restart_and_run_all(page, RUN_SECONDS) is None
+        settle_widgets(page, SETTLE_SECONDS)
+        report = page.evaluate(INSPECT)
+        problems = problems_in(report)
+        assert len(problems) == 3, problems
+        wide, warning, error = problems
+        assert wide.startswith("cell #1 [1] 'from IPython.display import HTML, display'")
+        assert "div" in wide and "2000px wide" in wide, wide  # names the element and its width
+        assert warning.startswith("cell #4 [4]") and "stderr: a warning" in warning
+        assert error.startswith("cell #5 [5] '1 / 0': error: ZeroDivisionError")
+        assert not_run(report) == ["cell #6 [ ] 'print(\"never runs\")'"]
+    finally:
+        shut_down_kernel(page)
+        page.close()
