@@ -45,6 +45,9 @@ def test_a_wslab_client_runs_the_seed_exchange_against_the_node_server(lab: wsla
     assert lines[0] == "Nouveau client connecté"
     assert lines[1].startswith("Message reçu: <Buffer 42 6f 6e")  # ws 8 hands over a Buffer
     assert lines[2] == "Client déconnecté"
+    close = server.record(until="close").filter(kind="close")[0]
+    assert (close.code, close.reason, close.initiator, close.conn) == (1000, "fini", "client", client.conn)
+    assert not lab.events.filter(who="node", kind="closing")  # ws answering a close frame starts nothing
     assert {e.peer for e in lab.events.filter(side="client")} == {"node"}
     assert lab.events.filter(side="client").kinds()[-1] == "client:close"
 

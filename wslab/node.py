@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import WslabError, WslabTimeout
+from .eventlog import EventLog
 from .events import Side
 
 if TYPE_CHECKING:
     from .client import Client
-    from .eventlog import EventLog
     from .lab import Lab
     from .server import Server
 
@@ -246,7 +246,7 @@ class NodeServer(NodeProcess):
         super().__init__(lab, name, "server", SERVERS[script], env, record_console=record_console)
 
     def record(self, until: str | None = None, timeout: float | None = None) -> EventLog:
-        """Put what Node reported since the last call in the lab's table; returns this server's events.
+        """Put what Node reported since the last call in the lab's table; returns those events.
 
         ``until`` (an event kind such as ``"close"``, or ``"exit"``) first waits until Node has
         reported one since the last call, or has exited. Why not as they happen: Node prints when it
@@ -266,9 +266,11 @@ class NodeServer(NodeProcess):
                 self._reader.join(limit)  # everything it printed before exiting
         with self._printed:
             fresh, self._recorded = self.reports[self._recorded :], len(self.reports)
+        before = self._lab.recorder.total
         for report in fresh:
             self._record_one(report)
-        return self._lab.events.filter(who=self.name)
+        mine = self._lab.events.filter(who=self.name)
+        return EventLog([e for e in mine if e.seq > before], time_unit=mine.time_unit)
 
     def _record_one(self, report: dict[str, Any]) -> None:
         ev, ident = report.get("ev"), report.get("id")
@@ -277,6 +279,7 @@ class NodeServer(NodeProcess):
         common: dict[str, Any] = {"side": "server", "endpoint": self.name, "conn": conn, "peer": peer}
         size = report.get("size") if isinstance(report.get("size"), int) else None
         text = report.get("text") if isinstance(report.get("text"), str) else None
+        reason = report.get("reason") if isinstance(report.get("reason"), str) else ""
         if ev == "connection" and isinstance(ident, int):
             conn, peer = self._client_at(report.get("port"))
             self._conns[ident] = (conn, peer)
@@ -286,11 +289,11 @@ class NodeServer(NodeProcess):
             record(kind=ev, data=text if text is not None else b"", size=size, **common)
         elif ev == "closing":
             self._closing.add(ident if isinstance(ident, int) else -1)
-            record(kind="closing", code=report.get("code"), reason=report.get("reason"), **common)
+            record(kind="closing", code=report.get("code"), reason=reason, **common)
         elif ev == "close":
             code = report.get("code") if isinstance(report.get("code"), int) else None
             initiator = self.name if ident in self._closing else (peer if code != 1006 else None)
-            record(kind="close", code=code, reason=report.get("reason") or "", initiator=initiator, **common)
+            record(kind="close", code=code, reason=reason, initiator=initiator, **common)
         elif ev == "error":
             record(
                 kind="error", error=f"ws.on('error'): {report.get('error')} ({report.get('code')})", **common

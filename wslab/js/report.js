@@ -38,7 +38,10 @@ function watch(ws, request) {
     };
     const close = ws.close;
     ws.close = function (code, reason) {
-        if (this.readyState === WebSocket.OPEN) say({ ev: 'closing', id, code: code || 1005, reason: reason || '' });
+        // ws itself calls close() to answer a client's close frame: only a close this side starts is reported
+        if (this.readyState === WebSocket.OPEN && !this._closeFrameReceived) {
+            say({ ev: 'closing', id, code: code || 1005, reason: text(reason || '') });
+        }
         return close.call(this, code, reason);
     };
     const terminate = ws.terminate;
