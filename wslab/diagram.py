@@ -398,6 +398,7 @@ _TIME_X = 8  # the time column's left edge
 _PAD = 12  # px between the time column and the drawing, and after the drawing's right end
 _COL_MIN = 130  # px between two neighbouring lifelines when there is room
 _COL_MAX = 400  # px at most that an arrow's label asks for (about 56 characters)
+_LABEL_MIN = 170  # px of an arrow's label kept before a drawing is let grow past _BUDGET (~22 characters)
 _COL_SCROLL = 200  # px at most per gap when a drawing scrolls sideways anyway
 _BUDGET = 836  # px: the widest drawing that still fits a 760 px output at FLOOR_FONT (760 * 11 / 10)
 _MIN_WIDTH = 320
@@ -450,7 +451,8 @@ def _badge_w(badge: _Badge) -> int:
 
 def _gap_needs(layout: _Layout, index: dict[str, int]) -> tuple[list[_Need], list[_Need]]:
     """What must fit between lifelines, as (gaps spanned, first gap, px): names and badges side by side
-    (they must never overlap), then arrow labels (wanted whole, but they can be cut to fit)."""
+    (they must never overlap) and ``_LABEL_MIN`` px of each arrow's label, then arrow labels whole
+    (wanted, but they can be cut to fit)."""
     names = list(index)
     hard = [(1, i, (_head_w(a) + _head_w(b)) // 2 + 16) for i, (a, b) in enumerate(itertools.pairwise(names))]
     soft = []
@@ -466,6 +468,7 @@ def _gap_needs(layout: _Layout, index: dict[str, int]) -> tuple[list[_Need], lis
                 lo, hi = sorted((index[item.src], index[item.dst]))
                 if hi > lo:
                     label = int(len(item.text) * _CHAR_W) + 24
+                    hard.append((hi - lo, lo, min(label, _LABEL_MIN)))
                     soft.append((hi - lo, lo, min(label, _COL_MAX)))
     return hard, soft
 
