@@ -145,7 +145,7 @@ class AiohttpServer:
 
         app = web.Application()
         app.router.add_get("/chat", chat)
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()

@@ -281,7 +281,6 @@ class Opening(Relay):
                 detail=_CAME,
             )
         response = ServerProtocol().reject(status, f"Failed to open a WebSocket connection: {words}.\n")
-        link.client_writer.write(response.serialize())
         phrase = f"{status.value} {status.phrase}"
         await self._emit("reject", conn=link.conn, peer=link.client, code=status.value, detail=phrase)
         await self._emit(
@@ -291,6 +290,7 @@ class Opening(Relay):
             error=f"handshake refused with {phrase}: {words}",
             exc=exc,
         )
+        link.client_writer.write(response.serialize())  # after the record: who reads it finds it there
         with contextlib.suppress(OSError, RuntimeError):
             if link.client_writer.can_write_eof():
                 link.client_writer.write_eof()
