@@ -214,3 +214,33 @@ def test_a_ring_of_only_real_events_is_never_rebuilt_by_readers():
     recorder._jot("server", "send", "s", "c1", "p", "y", 1)
     assert recorder._thawed == 4
     assert [e.data for e in recorder.since(3)] == ["x", "y"] and recorder._thawed == 5
+
+
+def test_a_payload_over_the_cap_keeps_its_head_and_its_real_size() -> None:
+    recorder = Recorder(capacity=100, max_payload=10, payload_budget=1000)
+    event = recorder.record(side="client", kind="send", endpoint="c", data=b"x" * 50, size=50)
+    assert event.data == b"x" * 10 and event.size == 50
+    recorder._jot("server", "message", "s", "c1", "c", "y" * 50, 50)
+    recorder._note("server", "send", "s", "c1", "c", "z" * 50, 50)
+    kept = recorder.snapshot()
+    assert [e.data for e in kept][1:] == ["y" * 10, "z" * 10]
+    assert recorder.truncated == 3
+
+
+def test_the_payload_budget_drops_the_oldest_events_and_counts_them() -> None:
+    recorder = Recorder(capacity=1000, max_payload=100, payload_budget=1000)
+    for n in range(50):
+        recorder._jot("server", "message", "s", "c1", "c", b"%03d" % n + b"." * 97, 100)
+    assert recorder.payload_bytes <= 1000
+    kept = recorder.snapshot()
+    assert len(kept) == 10 and recorder.dropped == 40
+    assert [e.seq for e in kept] == list(range(41, 51))  # the newest stay, numbered as recorded
+
+
+def test_the_count_and_byte_budgets_agree_when_the_ring_wraps() -> None:
+    recorder = Recorder(capacity=5, max_payload=10, payload_budget=1000)
+    for _ in range(20):
+        recorder.record(side="client", kind="send", endpoint="c", data="abcdefghij", size=10)
+    assert recorder.payload_bytes == 50 and recorder.dropped == 15
+    recorder.clear()
+    assert recorder.payload_bytes == 0

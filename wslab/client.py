@@ -36,7 +36,10 @@ from .reconnect import Reconnect
 if TYPE_CHECKING:
     from .lab import Lab
 
-__all__ = ["Client"]
+__all__ = ["INBOX_BUDGET", "Client"]
+
+INBOX_BUDGET = 16 * 1024 * 1024
+"""Bytes of unread messages a client keeps for ``recv()``; past it the oldest go, with a note."""
 
 
 class Client(Endpoint):
@@ -70,6 +73,10 @@ class Client(Endpoint):
         self.ws: ClientConnection | None = None
         self.conn: str | None = None
         self.inbox: deque[Payload] = deque()
+        self.inbox_budget = INBOX_BUDGET
+        self.inbox_dropped = 0
+        """Unread messages let go because the inbox was over ``inbox_budget`` bytes."""
+        self._inbox_bytes = 0
         self.outbox: deque[Payload] = deque()
         self.attempts = 0
         self._arrived = asyncio.Event()
@@ -99,6 +106,11 @@ class Client(Endpoint):
         return self.ws.state
 
     @property
+    def finished(self) -> bool:
+        """True once closed for good: not open, not opening, not about to reconnect."""
+        return self.state is State.CLOSED and not self.reconnecting
+
+    @property
     def reconnecting(self) -> bool:
         """True while the client waits for, or makes, another attempt."""
         return self._retrying is not None and not self._retrying.done()
@@ -120,7 +132,7 @@ class Client(Endpoint):
     def recv(self, timeout: float | None = None) -> Payload:
         """The oldest message not yet read; waits up to ``timeout`` seconds for one."""
         if self.inbox and not self._lab.closed and not self._lab._loop.in_loop():
-            return self.inbox.popleft()  # already here (send settles): no trip through the lab's loop
+            return self._take()  # already here (send settles): no trip through the lab's loop
         return self._lab._block(self.arecv(timeout), timeout, "recv")
 
     async def arecv(self, timeout: float | None = None) -> Payload:
@@ -311,6 +323,9 @@ class Client(Endpoint):
         try:
             async for message in ws:
                 self.inbox.append(message)
+                self._inbox_bytes += len(message)
+                if self._inbox_bytes > self.inbox_budget:
+                    await self._trim_inbox(conn)
                 event = self._data("message", conn, self.peer_name, message, payload_size(message))
                 if event is not None:
                     await self._run_hooks(event)
@@ -350,6 +365,8 @@ class Client(Endpoint):
             hint = "Reconnect(retry_after_deliberate_close=True) would try again"
             await self._emit("note", conn=conn, peer=self.peer_name, detail=f"{stop} ({hint})")
         release_compression(ws)
+        if self.ws is ws:  # closed for good: keep the story (codes, events), not the websockets objects
+            self.ws = None
         if pair is not None:
             pair.done = True
         self._arrived.set()
@@ -457,7 +474,27 @@ class Client(Endpoint):
                     await self._arrived.wait()
         except TimeoutError:
             raise WslabTimeout(f"no message arrived within {limit} s") from None
-        return self.inbox.popleft()
+        return self._take()
+
+    def _take(self) -> Payload:
+        message = self.inbox.popleft()
+        self._inbox_bytes -= len(message)
+        return message
+
+    async def _trim_inbox(self, conn: str) -> None:
+        """Let the oldest unread messages go: nobody reads them, and memory must stay bounded."""
+        count = 0
+        while self._inbox_bytes > self.inbox_budget and len(self.inbox) > 1:
+            self._take()
+            count += 1
+        first = self.inbox_dropped == 0
+        self.inbox_dropped += count
+        if first:  # once: every later one is counted in inbox_dropped, not noted again
+            words = (
+                f"inbox over {self.inbox_budget} bytes of unread messages: the oldest are let go "
+                f"({self.name}.inbox_dropped counts them)"
+            )
+            await self._emit("note", conn=conn, peer=self.peer_name, detail=words)
 
     async def _wait(self, done: Callable[[], bool], timeout: float | None, what: str) -> None:
         limit = self._lab.timeout if timeout is None else timeout
@@ -492,7 +529,7 @@ class Client(Endpoint):
             return
         ws = self.ws
         if ws is None or self._reader is None or self._reader.done():
-            what = "never opened" if ws is None else f"is already closed ({self.close_code})"
+            what = "never opened" if self._reader is None else f"is already closed ({self.close_code})"
             detail = f"close(): {self.name} {what}, nothing to do"
             await self._emit("note", conn=self.conn, peer=self.peer_name, detail=detail)
             return

@@ -24,7 +24,7 @@ from .eventlog import EventLog
 from .events import Kind, Payload
 from .hooks import Hook
 from .reconnect import Reconnect
-from .recorder import Clock, LogicalClock, Recorder, WallClock
+from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
 from .wire import Wire
 
@@ -53,6 +53,8 @@ class Lab:
     ``Lab(clock="logical")`` numbers time 1, 2, 3, … so a notebook's output never changes;
     the default wall clock counts microseconds since the lab started. Making a lab with the name
     of one still open closes the old one first, so re-running a notebook from the top is clean.
+    Memory stays bounded however long a learner plays: ``capacity`` events, payloads cut to
+    ``max_payload`` bytes each and ``payload_budget`` bytes in all (see :class:`Recorder`).
     """
 
     def __init__(
@@ -63,6 +65,9 @@ class Lab:
         timeout: float = 5.0,
         settle: float = 2.0,
         name: str = "lab",
+        max_payload: int = MAX_PAYLOAD,
+        payload_budget: int = PAYLOAD_BUDGET,
+        keep_closed: int = 100,
     ) -> None:
         if clock == "wall":
             clock = WallClock()
@@ -73,9 +78,13 @@ class Lab:
         self.name = name
         self.timeout = timeout
         self.settle_timeout = settle
-        self.recorder = Recorder(capacity=capacity, clock=clock)
+        self.recorder = Recorder(
+            capacity=capacity, clock=clock, max_payload=max_payload, payload_budget=payload_budget
+        )
         self.servers: list[Server] = []
         self.clients: list[Client] = []
+        self.keep_closed = keep_closed
+        """How many closed clients ``clients`` keeps to look back at (live ones are always kept)."""
         self.wires: list[Wire] = []
         self.browsers: list[Browser] = []  # wslab.browser: the seed's client in the notebook page
         self._paths: dict[str, tuple[str, str, str]] = {}  # path -> (conn, peer, server), see _claim_path
@@ -287,6 +296,7 @@ class Lab:
                 reconnect=Reconnect() if reconnect is True else (reconnect or None),
                 fallbacks=targets[1:],
             )
+            self._forget_old_clients()
             self.clients.append(client)
             if wait:
                 await client._open()
@@ -469,6 +479,18 @@ class Lab:
             raise WslabError("this lab is closed: make a new one with wslab.Lab()")
         return await self._loop.arun(coro)
 
+    def _forget_old_clients(self) -> None:
+        """Keep every live client and the newest ``keep_closed`` closed ones (amortised: in batches).
+
+        A closed client keeps its story (codes, names) but no socket state; beyond the newest
+        ``keep_closed``, the events still tell everything about the older ones.
+        """
+        if len(self.clients) < 2 * self.keep_closed + 16:
+            return
+        closed = [c for c in self.clients if c.finished]
+        gone = {id(c) for c in closed[: max(0, len(closed) - self.keep_closed)]}
+        self.clients = [c for c in self.clients if id(c) not in gone]
+
     def _new_conn_id(self) -> str:
         self._conn_count += 1
         return f"c{self._conn_count}"
@@ -568,6 +590,8 @@ class Lab:
         for wire in self.wires:
             wire._abandon()  # report what is still held, so nothing is lost silently
         for client in self.clients:
+            if client.finished:
+                continue  # nothing to close (and no note to say so)
             with contextlib.suppress(WslabError):
                 await client._close(1001, "lab closing")
         for server in self.servers:

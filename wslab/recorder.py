@@ -174,18 +174,47 @@ class WallClock:
         return "WallClock()"
 
 
-class Recorder:
-    """Numbers, stores and publishes events.
+MAX_PAYLOAD = 64 * 1024
+"""Bytes of one event's payload that the ring keeps: a larger one keeps its head and its real size."""
 
-    ``record(**fields)`` is the only way events are made; it is safe to call from any thread.
-    Subscribers are called synchronously with each new event; one that raises is counted in
-    ``subscriber_errors`` and never stops recording.
+PAYLOAD_BUDGET = 64 * 1024 * 1024
+"""Bytes of payload the ring keeps in all: past it, the oldest events go, counted as dropped."""
+
+
+def _kept_bytes(item: Any) -> int:
+    """How many payload bytes one ring entry (an Event, or a compact tuple from ``_jot``) holds."""
+    data = item[7] if type(item) is tuple else item.data
+    return len(data) if data is not None else 0
+
+
+class Recorder:
+    """Numbers, stores and publishes events, within a count and a byte budget.
+
+    It is safe to call from any thread. Subscribers are called synchronously with each new event;
+    one that raises is counted in ``subscriber_errors`` and never stops recording. Memory is
+    bounded however long a lab runs: at most ``capacity`` events, each payload cut to its first
+    ``max_payload`` bytes (``truncated`` counts them; ``size`` keeps the real size), and at most
+    ``payload_budget`` bytes of payload in all (the oldest events go first, counted in ``dropped``).
     """
 
-    def __init__(self, *, capacity: int = 100_000, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = 100_000,
+        clock: Clock | None = None,
+        max_payload: int = MAX_PAYLOAD,
+        payload_budget: int = PAYLOAD_BUDGET,
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        if max_payload < 0 or payload_budget < max_payload:
+            raise ValueError("max_payload must be >= 0 and payload_budget >= max_payload")
         self.capacity = capacity
+        self.max_payload = max_payload
+        self.payload_budget = payload_budget
+        self.truncated = 0
+        """How many payloads were cut to their first ``max_payload`` bytes."""
+        self._payload_bytes = 0
         self.clock: Clock = clock if clock is not None else WallClock()
         self._events: deque[Event] = deque(maxlen=capacity)
         # _jot() may keep its newest events as compact tuples; every event up to this seq is an Event
@@ -223,14 +252,15 @@ class Recorder:
             text = fields.get(name)
             if isinstance(text, str) and text:
                 fields[name] = redact_text(text)
+        data = fields.get("data")
+        if data is not None and len(data) > self.max_payload:
+            fields["data"] = self._clip(data)
         with self._lock:
             self._seq += 1
             event = _make_event(seq=self._seq, time=self.clock(), **fields)
             if self._thawed == self._seq - 1:  # nothing for _thaw to do: readers skip it
                 self._thawed = self._seq
-            if len(self._events) == self.capacity:
-                self._dropped += 1
-            self._events.append(event)
+            self._append(event, event.data)
             subscribers = self._subscribers
         if subscribers:
             self._publish(subscribers, event)
@@ -251,15 +281,14 @@ class Recorder:
         The same event, numbered and published the same way, without the keyword dicts; it takes
         no headers, detail or error, so there is nothing to redact.
         """
+        if size is not None and size > self.max_payload:
+            data = self._clip(data)
         with self._lock:
             self._seq = seq = self._seq + 1
             event = _make_data_event(seq, self.clock(), side, kind, endpoint, conn, peer, data, size)
             if self._thawed == seq - 1:
                 self._thawed = seq
-            events = self._events
-            if len(events) == self.capacity:
-                self._dropped += 1
-            events.append(event)
+            self._append(event, data)
             subscribers = self._subscribers
         if subscribers:
             self._publish(subscribers, event)
@@ -281,21 +310,43 @@ class Recorder:
         when someone reads the ring (``snapshot``, ``since``). Numbering, drops and times are
         decided here, as for any event.
         """
+        if size is not None and size > self.max_payload:
+            data = self._clip(data)
         with self._lock:
             self._seq = seq = self._seq + 1
-            events = self._events
-            if len(events) == self.capacity:
-                self._dropped += 1
             subscribers = self._subscribers
             if not subscribers:
-                events.append((seq, self.clock(), side, kind, endpoint, conn, peer, data, size))  # type: ignore[arg-type]
+                self._append((seq, self.clock(), side, kind, endpoint, conn, peer, data, size), data)
                 return
             # someone follows every event (decided under the lock, as record() does): make it now
             event = _make_data_event(seq, self.clock(), side, kind, endpoint, conn, peer, data, size)
-            events.append(event)
+            self._append(event, data)
             if self._thawed == seq - 1:
                 self._thawed = seq
         self._publish(subscribers, event)
+
+    def _clip(self, data: Any) -> Any:
+        """The head of an oversized payload (the event's ``size`` still says how big it was)."""
+        self.truncated += 1
+        return data[: self.max_payload]
+
+    def _append(self, item: Any, data: Any) -> None:
+        """The ring's one way in (hold the lock): count and byte budgets, drops counted."""
+        events = self._events
+        if len(events) == self.capacity:
+            self._dropped += 1
+            self._payload_bytes -= _kept_bytes(events[0])  # the deque lets it go on append
+        events.append(item)
+        if data is not None:
+            self._payload_bytes += len(data)
+            while self._payload_bytes > self.payload_budget and len(events) > 1:
+                self._payload_bytes -= _kept_bytes(events.popleft())
+                self._dropped += 1
+
+    @property
+    def payload_bytes(self) -> int:
+        """Payload bytes the ring holds now (at most ``payload_budget``)."""
+        return self._payload_bytes
 
     def _thaw(self) -> None:
         """Make Events of the tuples :meth:`_jot` left at the ring's newest end (hold the lock)."""
@@ -354,4 +405,5 @@ class Recorder:
         with self._lock:
             self.cleared += len(self._events)
             self._events.clear()
+            self._payload_bytes = 0
             self._thawed = self._seq

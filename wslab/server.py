@@ -13,6 +13,7 @@ import inspect
 import ipaddress
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
@@ -107,7 +108,7 @@ class Peer:
         self.server = server
         self.id = conn
         self.name = name
-        self.ws = ws
+        self._ws: ServerConnection | None = ws
         self.state = State.CONNECTING
         self.meta: dict[str, Any] = {}
         self.messages_in = 0
@@ -116,6 +117,13 @@ class Peer:
         self.bytes_out = 0
         self.close_code: int | None = None
         self.close_reason: str | None = None
+
+    @property
+    def ws(self) -> ServerConnection:
+        """The websockets connection; let go once closed, so a closed peer holds no socket state."""
+        if self._ws is None:
+            raise NotConnected(f"connection {self.id} is closed")
+        return self._ws
 
     async def send(self, data: Payload) -> None:
         """Send one message to this client."""
@@ -165,7 +173,8 @@ class Server(RoomsMixin, Endpoint):
         self._options = options
         self._ws_server: WsServer | None = None
         self._fault: Exception | None = None
-        self._peers: dict[ServerConnection, Peer] = {}
+        # weak: a connection websockets has let go takes its entry along (a rejected handshake too)
+        self._peers: weakref.WeakKeyDictionary[ServerConnection, Peer] = weakref.WeakKeyDictionary()
         self.registry: list[Peer] = []
 
     # --- public, blocking and async twins -----------------------------------------------------
@@ -332,6 +341,8 @@ class Server(RoomsMixin, Endpoint):
             await self._emit("accept", conn=peer.id, peer=peer.name, detail=status, headers=headers)
         else:
             peer.state = State.CLOSED
+            peer._ws = None  # refused: nothing more to send it, nothing to keep
+            self._forget_old_closed()
             await self._emit(
                 "reject",
                 conn=peer.id,
@@ -524,6 +535,8 @@ class Server(RoomsMixin, Endpoint):
         )
         self._leave_all(peer)  # rooms.py: a closed connection leaves its rooms
         release_compression(ws)
+        self._peers.pop(ws, None)
+        peer._ws = None  # the registry keeps the peer's story, not its websockets objects
         self._forget_old_closed()
         pair = self._lab._pairs.get(peer.id)
         if pair is not None:
@@ -539,7 +552,6 @@ class Server(RoomsMixin, Endpoint):
         closed = [p for p in self.registry if p.state is State.CLOSED]
         for old in closed[: max(0, len(closed) - KEEP_CLOSED)]:
             self.registry.remove(old)
-            self._peers.pop(old.ws, None)
 
     async def _stop(self, code: int, reason: str) -> None:
         if self._ws_server is None:
@@ -561,6 +573,6 @@ class Server(RoomsMixin, Endpoint):
             if stuck:
                 await asyncio.wait(stuck, timeout=grace)
             for peer in self.registry:
-                if not peer.ws.transport.is_closing():
-                    peer.ws.transport.abort()
+                if peer._ws is not None and not peer._ws.transport.is_closing():
+                    peer._ws.transport.abort()
         await self._lab._settle()
