@@ -157,7 +157,7 @@ INSPECT = """() => {
     const source = model.sharedModel.getSource();
     const entry = {index: i + 1, type: model.type, count: model.executionCount ?? null,
                    source: source.split('\\n').find(l => l.trim() && !l.startsWith('#')) || '',
-                   runnable: source.trim() !== '', errors: [], widgets: [], overflow: []};
+                   runnable: source.trim() !== '', errors: [], widgets: [], overflow: [], notes: []};
     if (model.type === 'code') {
       const outputs = model.outputs.toJSON();
       const views = [...cell.node.querySelectorAll('.jp-OutputArea-child > .jp-OutputArea-output')];
@@ -191,6 +191,17 @@ INSPECT = """() => {
       const wide = md && cell.rendered ? overflow(md) : null;
       if (wide) entry.overflow.push({output: 'markdown', mime: 'text/markdown', ...wide});
     }
+    // Not asserted, printed: what a learner must scroll to see (scroll boxes, code lines past the editor)
+    for (const box of cell.node.querySelectorAll('.jp-OutputArea-output *')) {
+      if (!scrollBox(box) || box.clientWidth === 0) continue;
+      const [w, h] = [box.scrollWidth - box.clientWidth, box.scrollHeight - box.clientHeight];
+      if (w > 1 || h > 1)
+        entry.notes.push(`scroll box ${name(box).split(' ')[0]} ${box.clientWidth}x${box.clientHeight}px`
+          + ` hides ${w > 1 ? w : 0}px across, ${h > 1 ? h : 0}px down`);
+    }
+    const editor = cell.node.querySelector('.jp-InputArea .cm-scroller');
+    if (editor && editor.scrollWidth > editor.clientWidth + 1)
+      entry.notes.push(`a code line is ${editor.scrollWidth}px in a ${editor.clientWidth}px editor`);
     report.push(entry);
   });
   return report;
@@ -236,6 +247,10 @@ def problems_in(report: list[dict[str, Any]]) -> list[str]:
                 + "; ".join(wide["what"] or ["(no element found sticking out)"])
             )
     return found
+
+
+def notes_in(report: list[dict[str, Any]]) -> list[str]:
+    return [f"{_cell(entry)}: {note}" for entry in report for note in entry["notes"]]
 
 
 def not_run(report: list[dict[str, Any]]) -> list[str]:
@@ -362,6 +377,8 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
         print(f"\n{name}: Run All in {ran:.1f} s; screenshot {shot}")
         if page_errors:
             print(f"{name}: page errors (not asserted): {page_errors[:3]}")
+        for note in notes_in(report):
+            print(f"{name}: note (not asserted): {note}")
         for problem in problems:
             print(f"{name}: {problem}")
         assert not problems, f"{name}: {len(problems)} problems:\n  " + "\n  ".join(problems)
