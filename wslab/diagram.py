@@ -870,7 +870,7 @@ class Diagram:
         self._svg: str | None = None
 
     @property
-    def drawing(self) -> _Drawing:
+    def _picture(self) -> _Drawing:
         if self._drawing is None:
             self._drawing = _drawing(self._layout)
         return self._drawing
@@ -879,18 +879,23 @@ class Diagram:
     def svg(self) -> str:
         """The SVG document (at its natural size: ``width`` × ``height`` px)."""
         if self._svg is None:
-            self._svg = _svg(self.drawing)
+            self._svg = _svg(self._picture)
         return self._svg
 
     @property
     def width(self) -> int:
         """px: the drawing's natural width."""
-        return self.drawing.width
+        return self._picture.width
+
+    @property
+    def height(self) -> int:
+        """px: the drawing's natural height."""
+        return self._picture.height
 
     @property
     def min_width(self) -> int:
         """px: the narrowest a page shows it (text at ``FLOOR_FONT`` px); a narrower box scrolls."""
-        return self.drawing.min_width
+        return self._picture.min_width
 
     def html(self, *, follow: bool = False, inline: bool = False) -> str:
         """The drawing in a box that fits the page (see the class); every text in it is escaped.
@@ -898,7 +903,7 @@ class Diagram:
         ``follow``: start at the newest rows and, if it scrolls sideways, at the right end.
         ``inline``: the rows as an inline ``<svg>`` rather than an ``<img>``.
         """
-        return _html(self.drawing, max_height=self.max_height, follow=follow, inline=inline)
+        return _html(self._picture, max_height=self.max_height, follow=follow, inline=inline)
 
     @property
     def lifelines(self) -> list[str]:
