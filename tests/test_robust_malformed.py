@@ -1,5 +1,8 @@
 """Malformed traffic from raw TCP clients: each gets the RFC 6455 answer, leaves an event that says
-why, and never stops the server from echoing for a healthy client on the same server."""
+why, and never stops the server from echoing for a healthy client on the same server.
+
+Every attack runs twice: straight at the server, and through a wire in front of it, which must give
+the same answer (it enforces the server's opening limits itself and passes what it cannot parse on)."""
 
 from __future__ import annotations
 
@@ -30,11 +33,21 @@ def server(lab: wslab.Lab) -> wslab.Server:
     return lab.serve(open_timeout=OPEN_TIMEOUT, max_size=MAX_SIZE)
 
 
+@pytest.fixture(params=["direct", "wire"])
+def entry(request: pytest.FixtureRequest, lab: wslab.Lab, server: wslab.Server) -> wslab.Server | wslab.Wire:
+    """Where the attacks go: the server itself, or a wire in front of it."""
+    return server if request.param == "direct" else lab.wire(server)
+
+
 @pytest.fixture
-def healthy(lab: wslab.Lab, server: wslab.Server) -> wslab.Client:
-    client = lab.connect(server, name="healthy")
+def healthy(lab: wslab.Lab, entry: wslab.Server | wslab.Wire) -> wslab.Client:
+    client = lab.connect(entry, name="healthy")
     assert_echoes(client, "before")
     return client
+
+
+ANSWERS = ("error", "reject", "accept", "connection")
+"""The kinds that say how a handshake was answered, whether the server or the wire answered it."""
 
 
 def assert_echoes(client: wslab.Client, text: str) -> None:
@@ -42,11 +55,23 @@ def assert_echoes(client: wslab.Client, text: str) -> None:
     assert client.recv() == f"Serveur a reçu : {text}"
 
 
-def new_events(lab: wslab.Lab, healthy: wslab.Client, count: int, timeout: float = 3.0) -> list[Event]:
-    """The server's events about connections other than the healthy one, once ``count`` are in."""
+def new_events(
+    lab: wslab.Lab,
+    healthy: wslab.Client,
+    count: int,
+    timeout: float = 3.0,
+    sides: tuple[str, ...] = ("server",),
+    kinds: tuple[str, ...] | None = None,
+) -> list[Event]:
+    """The events (of ``sides``, of ``kinds``) about connections other than the healthy one, once
+    ``count`` are in."""
 
     def found() -> list[Event]:
-        return [e for e in lab.events.filter(side="server") if e.conn != healthy.conn]
+        return [
+            e
+            for e in lab.events.filter(side=sides, kind=kinds)
+            if e.conn != healthy.conn and e.endpoint != "healthy"
+        ]
 
     wait_for(lambda: len(found()) >= count, timeout)
     return found()
@@ -78,14 +103,19 @@ HANDSHAKES = [
     ("raw", "status", "words"), [c[1:] for c in HANDSHAKES], ids=[c[0] for c in HANDSHAKES]
 )
 def test_a_bad_handshake_gets_its_status_and_an_error_event_and_the_server_keeps_serving(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client, raw: bytes, status: int | None, words: str
+    lab: wslab.Lab,
+    entry: wslab.Server | wslab.Wire,
+    healthy: wslab.Client,
+    raw: bytes,
+    status: int | None,
+    words: str,
 ) -> None:
-    response = handshake(server.port, raw)
+    response = handshake(entry.port, raw)
     if status is None:
         assert response is None  # websockets hangs up on what is not HTTP
     else:
         assert response is not None and response.status_code == status
-    events = new_events(lab, healthy, 1 if status is None else 2)
+    events = new_events(lab, healthy, 1 if status is None else 2, sides=("server", "wire"), kinds=ANSWERS)
     error = only(events, "error")
     assert words in (error.error or "")
     if status is None:
@@ -95,20 +125,24 @@ def test_a_bad_handshake_gets_its_status_and_an_error_event_and_the_server_keeps
         assert reject.code == status and reject.seq < error.seq
         assert f"handshake refused with {status}" in (error.error or "")
     assert not [e for e in events if e.kind in ("accept", "connection")]
+    wire_answers = isinstance(entry, wslab.Wire) and status in (None, 414, 431)  # what it cannot forward
+    assert error.side == ("wire" if wire_answers else "server")
     assert_echoes(healthy, "after")
 
 
-def test_wrong_version_is_answered_with_426_and_the_version_the_server_speaks(server: wslab.Server) -> None:
-    response = handshake(server.port, request(version="8"))
+def test_wrong_version_is_answered_with_426_and_the_version_the_server_speaks(
+    entry: wslab.Server | wslab.Wire,
+) -> None:
+    response = handshake(entry.port, request(version="8"))
     assert response is not None
     assert response.status_code == 426
     assert response.headers["Sec-WebSocket-Version"] == "13"
 
 
 def test_a_slowloris_handshake_is_timed_out_by_the_server(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    with RawClient(server.port, timeout=0.05) as slow:
+    with RawClient(entry.port, timeout=0.05) as slow:
         started = time.monotonic()
         slow.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
         hung_up_after = None
@@ -125,26 +159,28 @@ def test_a_slowloris_handshake_is_timed_out_by_the_server(
                 break
     assert hung_up_after is not None, "the server let a slowloris handshake go on"
     assert OPEN_TIMEOUT * 0.8 <= hung_up_after < OPEN_TIMEOUT + 1.0
-    error = only(new_events(lab, healthy, 1), "error")
+    error = only(new_events(lab, healthy, 1, sides=("server", "wire"), kinds=ANSWERS), "error")
     assert f"opening handshake timed out after {OPEN_TIMEOUT} s" in (error.error or "")
     assert_echoes(healthy, "after")
 
 
 def test_a_client_that_connects_and_says_nothing_is_timed_out(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    with RawClient(server.port, timeout=3.0) as silent:
+    with RawClient(entry.port, timeout=3.0) as silent:
         assert silent.hangs_up()
-    assert "timed out" in (only(new_events(lab, healthy, 1), "error").error or "")
+    assert "timed out" in (
+        only(new_events(lab, healthy, 1, sides=("server", "wire"), kinds=ANSWERS), "error").error or ""
+    )
     assert_echoes(healthy, "after")
 
 
 def test_a_client_that_hangs_up_mid_request_leaves_an_error_event(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    with RawClient(server.port) as quitter:
+    with RawClient(entry.port) as quitter:
         quitter.send(b"GET / HTTP/1.1\r\nHost:")
-    error = only(new_events(lab, healthy, 1), "error")
+    error = only(new_events(lab, healthy, 1, sides=("server", "wire"), kinds=ANSWERS), "error")
     assert "did not receive a valid HTTP request" in (error.error or "")
     assert_echoes(healthy, "after")
 
@@ -177,9 +213,14 @@ FRAMES = [
 
 @pytest.mark.parametrize(("attack", "code", "words"), [c[1:] for c in FRAMES], ids=[c[0] for c in FRAMES])
 def test_a_bad_frame_gets_its_close_code_and_an_error_event_before_close(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client, attack: bytes, code: int, words: str
+    lab: wslab.Lab,
+    entry: wslab.Server | wslab.Wire,
+    healthy: wslab.Client,
+    attack: bytes,
+    code: int,
+    words: str,
 ) -> None:
-    with RawClient(server.port) as raw:
+    with RawClient(entry.port) as raw:
         raw.open()
         raw.send(attack)
         close = raw.close_frame()
@@ -197,9 +238,9 @@ def test_a_bad_frame_gets_its_close_code_and_an_error_event_before_close(
 
 
 def test_a_frame_cut_short_then_a_hang_up_is_a_1006_without_an_error(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    with RawClient(server.port) as raw:
+    with RawClient(entry.port) as raw:
         raw.open()
         raw.send(bad_frame(data=b"a" * 100)[:10])
     events = new_events(lab, healthy, 5)
@@ -212,9 +253,9 @@ def test_a_frame_cut_short_then_a_hang_up_is_a_1006_without_an_error(
 
 
 def test_a_websockets_client_sending_too_much_is_closed_with_1009(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    big = lab.connect(server, name="big", max_size=None)
+    big = lab.connect(entry, name="big", max_size=None)
     big.send("a" * (MAX_SIZE + 1))
     assert wait_for(lambda: big.close_code is not None)
     assert big.close_code == 1009
@@ -226,9 +267,9 @@ def test_a_websockets_client_sending_too_much_is_closed_with_1009(
 
 
 def test_a_compression_bomb_is_stopped_at_max_size_not_inflated(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    bomb = lab.connect(server, name="bomb", compression="deflate", max_size=None)
+    bomb = lab.connect(entry, name="bomb", compression="deflate", max_size=None)
     assert bomb.ws is not None and bomb.ws.protocol.extensions, "permessage-deflate was not negotiated"
     bomb.send(b"\0" * 8_000_000)  # some 8 KB on the wire, 8 MB once inflated
     assert wait_for(lambda: bomb.close_code is not None)
@@ -240,9 +281,9 @@ def test_a_compression_bomb_is_stopped_at_max_size_not_inflated(
 
 
 def test_a_client_that_breaks_the_protocol_then_goes_silent_is_cut_off_after_close_timeout(
-    lab: wslab.Lab, server: wslab.Server, healthy: wslab.Client
+    lab: wslab.Lab, entry: wslab.Server | wslab.Wire, healthy: wslab.Client
 ) -> None:
-    with RawClient(server.port) as raw:
+    with RawClient(entry.port) as raw:
         raw.open()
         started = time.monotonic()
         raw.send(bad_frame(mask=False))

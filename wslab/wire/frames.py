@@ -60,6 +60,8 @@ C2S = "client→server"
 S2C = "server→client"
 ROLES = {C2S: C2S, S2C: S2C, "client->server": C2S, "server->client": S2C}
 DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+MAX_INFLATE = 64 * 2**20
+"""The most the wire inflates of one message: past it (a compression bomb?) it shows the compressed bytes."""
 _VARYING = ("host", "sec-websocket-key", "sec-websocket-accept", "date", "user-agent", "server")
 """Header values that vary per run or machine (port, keys, time, versions): ``handshake()`` hides them."""
 
@@ -127,7 +129,7 @@ class Deflate:
     def inflate(self, frame: Frame) -> bytes | None:
         """Inflate one frame with the sender's history (every frame must come here, in order)."""
         try:
-            return bytes(self.decoder.decode(frame).data)
+            return bytes(self.decoder.decode(frame, max_size=MAX_INFLATE).data)
         except Exception:  # the receiving end will say what is wrong with it
             return None
 

@@ -32,6 +32,7 @@ class Flow:
         self.reader = Reader(role, mask)
         self.state = FlowState()
         self.reencoding = False  # the message under way is being compressed again by the wire
+        self.tail = b""  # the bytes of a frame cut short by the end of the stream
 
     @property
     def partner(self) -> Flow | None:
@@ -148,6 +149,7 @@ class Relay(Steps):
             await self._bytes(flow, data)
         if flow.link.cut:
             return
+        flow.tail = flow.reader.rest()  # an unfinished frame: the receiver gets its bytes, then the end
         if flow.state.held and flow.state.last_held:
             flow.state.eof = Eof.WAITING  # the end of the stream comes after the frames held before it
             self._lab._changed()
@@ -247,6 +249,8 @@ class Relay(Steps):
     def _send_eof(self, flow: Flow) -> None:
         writer = flow.dst
         already = flow.state.eof is Eof.SENT
+        if flow.tail and not already:
+            self._transmit(flow, flow.tail)
         flow.state.eof = Eof.SENT
         flow.link.check_ended()
         if writer is None or already or writer.is_closing():
