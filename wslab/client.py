@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from websockets.protocol import State
 
 from ._connection import CloseWatchdog, ending, payload_size, release_compression
 from ._endpoint import Endpoint
+from ._fds import RUN_OUT, headroom_error, out_of_fds
 from ._heartbeat import PingRecorder
 from ._redact import redact_url
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
@@ -234,6 +236,10 @@ class Client(Endpoint):
         sock: socket.socket | None = None
         try:
             async with asyncio.timeout(self._options.get("open_timeout")):
+                ours = self.peer_name is not None  # a server of this lab needs a descriptor too
+                short = headroom_error(2 if ours else 1)
+                if short is not None:  # fail now: a server out of descriptors never answers
+                    raise OSError(errno.EMFILE, short)
                 sock = await _open_socket(host, port)
                 lab._expect(conn, sock.getsockname(), self.name, self.peer_name)
                 self.ws = await connect(
@@ -306,6 +312,8 @@ class Client(Endpoint):
                 f"the server answered HTTP {status}, not 101 Switching Protocols "
                 "(a page sees only error and close 1006: the status is hidden from it)"
             )
+        if isinstance(exc, OSError) and exc.errno in RUN_OUT:
+            return exc.strerror if exc.strerror and "open files:" in exc.strerror else out_of_fds()
         if isinstance(exc, TimeoutError):
             return f"opening handshake timed out after {self._options.get('open_timeout')} s"
         if isinstance(exc, NegotiationError):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._endpoint import Pair
+from ._fds import RUN_OUT, out_of_fds, raise_fd_limit
 from ._loop import LoopThread
 from .client import Client
 from .diagram import Diagram, Mermaid, to_mermaid
@@ -39,6 +40,17 @@ if TYPE_CHECKING:
 __all__ = ["Lab"]
 
 T = TypeVar("T")
+
+_FD_LIMIT_RAISED = False
+
+
+def _raise_fd_limit_once() -> None:
+    """The first lab of a process raises the soft limit on open files (see ``wslab._fds``)."""
+    global _FD_LIMIT_RAISED
+    if not _FD_LIMIT_RAISED:
+        _FD_LIMIT_RAISED = True
+        raise_fd_limit()
+
 
 _NO_LIMIT = 86_400.0
 """How long a blocking call waits when its own limit is ``None``: a day, so still bounded."""
@@ -105,6 +117,8 @@ class Lab:
         if previous is not None and previous is not self:
             previous.close()
         self._loop = LoopThread(name=f"wslab-{name}")
+        self._loop.loop.set_exception_handler(self._on_loop_exception)
+        _raise_fd_limit_once()
 
     # --- what learners call ---------------------------------------------------------------------
 
@@ -478,6 +492,20 @@ class Lab:
             coro.close()
             raise WslabError("this lab is closed: make a new one with wslab.Lab()")
         return await self._loop.arun(coro)
+
+    def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A server's ``accept`` out of descriptors is an event, not a line on stderr."""
+        exc = context.get("exception")
+        listening = context.get("socket")
+        if isinstance(exc, OSError) and exc.errno in RUN_OUT and listening is not None:
+            for server in self.servers:
+                if server._listens_on(listening):
+                    words = f"{out_of_fds()}: {server.name} could not accept a connection"
+                    task = loop.create_task(server._emit("error", error=words, exc=exc))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+                    return
+        loop.default_exception_handler(context)
 
     def _forget_old_clients(self) -> None:
         """Keep every live client and the newest ``keep_closed`` closed ones (amortised: in batches).

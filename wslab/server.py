@@ -217,6 +217,14 @@ class Server(RoomsMixin, Endpoint):
         """Async twin of :meth:`close`."""
         await self._lab._on_loop(self._stop(1001, "server shutting down"))
 
+    def _listens_on(self, sock: object) -> bool:
+        """True when ``sock`` is one of this server's listening sockets."""
+        ws_server = self._ws_server
+        return ws_server is not None and any(
+            getattr(one, "fileno", lambda: -2)() == getattr(sock, "fileno", lambda: -1)()
+            for one in ws_server.sockets
+        )
+
     def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
         peer = self._peers.get(ws)  # type: ignore[call-overload]
         return (peer.id, peer.name) if peer is not None else (None, None)
