@@ -221,6 +221,22 @@ def test_a_bad_proxy_command_is_answered_not_fatal(lab: wslab.Lab) -> None:
         proxy.kill()
 
 
+@posix_only
+def test_proxy_live_view_draws_the_table_and_stops_on_ctrl_c(lab: wslab.Lab) -> None:
+    server = lab.serve()
+    proxy = Command("proxy", "0", server.url, "--live", "yes", "--hold")
+    try:
+        proxy.wait_for(r"listening on")
+        proxy.type("pending")
+        time.sleep(0.5)
+        assert proxy.interrupt() == 0
+        proxy.wait_for(r"stopping")
+    finally:
+        proxy.kill()
+    assert re.search(r"┃ seq ┃ time .* ┃ event ┃ code ┃ details", proxy.output)
+    assert re.search(r"│ note\s+│.*hold: from now on every frame waits on the wire", proxy.output)
+
+
 def test_show_renders_a_recorded_session_as_a_table_mermaid_or_svg(tmp_path: Path) -> None:
     with wslab.Lab(clock="logical", name="test-cli-show") as lab:
         client = lab.connect(lab.serve(welcome="Bienvenue sur le serveur WebSocket"))

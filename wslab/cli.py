@@ -200,8 +200,10 @@ def _connect(args: argparse.Namespace, console: Console) -> int:
     session = _Session(args, console)
     options: dict[str, Any] = {}
     if args.header:
-        options["additional_headers"] = [tuple(h.split(":", 1)) for h in args.header]
-        options["additional_headers"] = [(k.strip(), v.strip()) for k, v in options["additional_headers"]]
+        pairs = [h.partition(":") for h in args.header]
+        if any(not colon or not name.strip() for name, colon, _ in pairs):
+            raise WslabError("a header is 'Name: value'")
+        options["additional_headers"] = [(name.strip(), value.strip()) for name, _, value in pairs]
     if args.subprotocol:
         options["subprotocols"] = args.subprotocol
     if args.origin:
@@ -291,7 +293,10 @@ def _close_links(wire: Any, code: int, reason: str) -> None:
     if callable(close):
         close(code, reason)
         return
-    wire.release()
+    if wire.holding or wire.pending:
+        wire.release()
+    if not any(not link.closed for link in wire.links):
+        return
     import asyncio
 
     from websockets.frames import Close, Frame, Opcode
@@ -356,6 +361,8 @@ def _proxy(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt:
         if view is not None:
             view.stop()
+            if not console.is_terminal:
+                console.line()
         session.say("stopping: closing every connection with 1001 going away", "dim")
         session.finish(lambda: _close_links(wire, 1001, "wslab proxy stopped"))
     return 0
