@@ -71,6 +71,19 @@ def test_the_lessons_har_is_a_chromium_session() -> None:
     assert [e.kind for e in log] == ["connecting", "open", "send", "message", "message", "note"]
 
 
+@needs_chromium
+def test_a_handshake_chromium_saw_refused_is_an_error_then_close_1006() -> None:
+    pytest.importorskip("playwright.sync_api")
+    with wslab.Lab(name="test-har-refused") as lab:
+        server = lab.serve(token="s3cret")
+        har, outcome = record_classic_har(server.url.rstrip("/") + "/app")
+    assert outcome == [1006, "", False]
+    log = parse_har(json.dumps(har))
+    assert log.kinds() == ["browser:connecting", "browser:error", "browser:close"]
+    assert "HTTP Authentication failed" in (log[1].error or "")
+    assert (log[2].code, log[2].was_clean) == (1006, False)
+
+
 def _har(*messages: dict[str, Any], status: int = 101, **entry: Any) -> dict[str, Any]:
     one = {
         "_resourceType": "websocket",

@@ -158,21 +158,17 @@ def _entry_events(entry: Mapping[str, Any], conn: str) -> list[tuple[float, dict
     if status == 101:
         words = f"101 {text or 'Switching Protocols'} (the HAR does not say when)"
         out.append((start, {**base, "kind": "open", "headers": response_headers, "detail": words}))
-    else:
+    else:  # the page saw 'error' then 'close' 1006; DevTools may add why, as a frame error
+        failure = next((item for item in got if item[1]["kind"] == "error"), None)
         why = response.get("_error")
+        if failure is not None:
+            got.remove(failure)
+            why = failure[1]["error"]
         reason = why if isinstance(why, str) and why else (f"HTTP {status} {text}".strip() if status else "")
-        out.append(
-            (
-                start,
-                {
-                    **base,
-                    "kind": "error",
-                    "headers": response_headers,
-                    "error": f"the handshake failed ({reason or 'no response'}): a page sees only 'error'",
-                },
-            )
-        )
-        out.append((start, {**base, "kind": "close", "code": 1006, "reason": "", "was_clean": False}))
+        moment = max(start, failure[0]) if failure is not None else start
+        words = f"the handshake failed ({reason or 'no response'}): a page sees only 'error'"
+        out.append((moment, {**base, "kind": "error", "headers": response_headers, "error": words}))
+        out.append((moment, {**base, "kind": "close", "code": 1006, "reason": "", "was_clean": False}))
     for moment, fields in got:
         out.append((max(moment, out[-1][0]), fields))  # never before the handshake
     if status == 101:
