@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .puppet import PuppetLoop
-from .scenarios import CLIENT_SCENARIOS, KNOWN_DIFFERENCES, SERVER_SCENARIOS, WINDOW
+from .scenarios import BEYOND_THE_WINDOWS, CLIENT_SCENARIOS, KNOWN_DIFFERENCES, SERVER_SCENARIOS, WINDOW
 from .systems import REPO, Outcome, chromium, run_client_scenario, run_server_scenario, versions, why_missing
 
 DOC = REPO / "docs" / "fidelity.md"
@@ -190,6 +190,9 @@ def render(results: Results) -> str:
 
     lines += ["", "## Known differences", "", "Where wslab differs from the real systems on purpose:", ""]
     for key, why in KNOWN_DIFFERENCES.items():
+        lines.append(f"- **{key}**: {why}")
+    lines += ["", "Beyond the scenarios' observation windows:", ""]
+    for key, why in BEYOND_THE_WINDOWS.items():
         lines.append(f"- **{key}**: {why}")
     mismatches = [
         f"client: {s.name}"

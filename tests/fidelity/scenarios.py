@@ -364,3 +364,28 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     ),
 }
 """``"client: <scenario>"`` or ``"server: <scenario>"`` → why wslab deliberately differs there."""
+
+BEYOND_THE_WINDOWS: dict[str, str] = {
+    "client: handshake never answered, after 5 s": (
+        "Chromium and Node `ws` have no open timeout: they wait as long as TCP lets them. A wslab "
+        "client gives up after `open_timeout` (the lab's `timeout`, 5 s by default) with error, close "
+        "1006, so a lesson cell never hangs. `lab.connect(url, open_timeout=None)` waits like a browser "
+        "(tests/test_client.py::test_open_timeout_is_honoured)."
+    ),
+    "server: half handshake, after 5 s": (
+        "Node's HTTP server drops a request that never completes after its `headersTimeout` (60 s) and "
+        "fires no `ws` event. websockets (under wslab) drops it after `open_timeout` (the lab's 5 s) and "
+        "wslab records a note that a TCP connection came in, then an error."
+    ),
+    "both: keepalive pings": (
+        "websockets sends a ping every 20 s and fails the connection with 1011 when no pong comes within "
+        "20 s: a feature of that library, not of RFC 6455. Browsers cannot send pings at all, and Node `ws` "
+        "leaves heartbeats to the application (`ws.ping()` + `terminate()`); wslab describes such a close "
+        "as websockets' keepalive giving up (tests/test_heartbeat.py)."
+    ),
+    "client: the code sent back on invalid UTF-8": (
+        "Events agree (error, close 1006), but on the wire Chromium answers 1002 while Node `ws` and "
+        "websockets answer 1007 (see the table of what each client sent back)."
+    ),
+}
+"""Differences the scenarios above cannot show in their observation window, and where each is tested."""
