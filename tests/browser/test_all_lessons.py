@@ -65,9 +65,9 @@ def _missing(name: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    work = tmp_path_factory.mktemp("all-lessons")
-    for name in LESSONS:
-        shutil.copy(ROOT / "notebooks" / name, work / name)
+    work = tmp_path_factory.mktemp("all-lessons")  # the whole folder: lessons read files beside them (data/)
+    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "conftest.py")
+    shutil.copytree(ROOT / "notebooks", work, ignore=skip, dirs_exist_ok=True)
     server = JupyterLab(work)
     try:
         server.wait_ready(40)
@@ -318,6 +318,35 @@ def _browser_story_missing(rows: list[str]) -> list[str]:
     return missing
 
 
+# 1280×800 views of one output each (the cell scrolled to the top of the notebook), for the README
+DETAIL_SHOTS = {
+    "10-the-browser-side.ipynb": [
+        (".wslab-browser", "10-browser-widget.png"),  # the article's client running in the page
+        ('browser.watch("send", "message")', "10-page-and-server-rows.png"),  # rows from both ends
+    ],
+}
+SCROLL_TO = """([what, nth]) => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const found = what.startsWith('.')
+    ? cells.filter(c => c.querySelector(what))
+    : cells.filter(c => c.querySelector('.jp-InputArea')?.textContent.includes(what));
+  const cell = found[nth];
+  if (!cell) return false;
+  cell.scrollIntoView({block: 'start'});
+  return true;
+}"""
+
+
+def detail_shots(page: Any, name: str) -> list[Path]:
+    saved = []
+    for what, file in DETAIL_SHOTS.get(name, []):
+        if page.evaluate(SCROLL_TO, [what, 0]):
+            time.sleep(0.3)
+            page.screenshot(path=str(SHOTS / file))
+            saved.append(SHOTS / file)
+    return saved
+
+
 def screenshot_whole_notebook(page: Any, path: Path) -> None:
     """The viewport stretched to the notebook's height (same width), so one image shows the lesson."""
     news = page.get_by_role("button", name="No")  # JupyterLab's news toast would cover a cell
@@ -374,6 +403,8 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
             problems.append(f"{len(unrun)} cells never ran (Run All stopped): first {unrun[0]}")
         shot = SHOTS / f"{name.removesuffix('.ipynb')}.png"
         screenshot_whole_notebook(page, shot)
+        for detail in detail_shots(page, name):
+            print(f"{name}: detail screenshot {detail}")
         print(f"\n{name}: Run All in {ran:.1f} s; screenshot {shot}")
         if page_errors:
             print(f"{name}: page errors (not asserted): {page_errors[:3]}")
