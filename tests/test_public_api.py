@@ -54,3 +54,27 @@ def test_every_module_declares_all():
     for info in pkgutil.iter_modules(wslab.__path__):
         module = importlib.import_module(f"wslab.{info.name}")
         assert isinstance(getattr(module, "__all__", None), list), info.name
+
+
+def test_every_exception_wslab_defines_derives_from_wslab_error() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    for info in pkgutil.iter_modules(wslab.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"wslab.{info.name}")
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__.startswith("wslab")
+            ):
+                assert issubclass(value, wslab.WslabError), f"wslab.{info.name}.{name}"
+
+
+def test_dir_lists_the_lazy_names_before_first_use() -> None:
+    names = dir(wslab)
+    assert {"Lab", "Client", "Server", "Wire", "show"} <= set(names)
+    assert set(wslab.__all__) <= set(names)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .diagram import Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
-from .errors import ConnectionFailed, LoopError, NotConnected, WslabError, WslabTimeout
+from .errors import ConnectionFailed, Invalid, LoopError, NotConnected, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
 from .handshake import HandshakeTable, accept_matches, explain_headers, handshake_table
 from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
 from .reconnect import Reconnect
 from .recorder import LogicalClock, Recorder, WallClock
-from .validation import Invalid, RateLimit, json_message
+from .validation import RateLimit, json_message
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -92,6 +92,11 @@ _LAZY["Browser"] = ".browser"
 _LAZY.update(dict.fromkeys(("Bus", "BusMessage", "LocalBus", "Pool"), ".rooms"))
 _LAZY.update({"load": ".sessionfile", "from_har": ".har"})
 _LAZY.update(dict.fromkeys(("ConnectionPanel", "DiagramView", "EventTable", "LabView", "show"), ".widgets"))
+
+
+def __dir__() -> list[str]:
+    """Every public name, the lazy ones too, so tab completion shows ``wslab.Lab`` before first use."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:

@@ -4,12 +4,26 @@ WslabError
 ├── WslabTimeout        a wait ran out of time (no cell ever hangs)
 ├── LoopError           a sync call was made from inside the lab's own loop
 ├── ConnectionFailed    the client could not open a connection
-└── NotConnected        an operation needs an open connection
+├── NotConnected        an operation needs an open connection
+├── Invalid             a received message failed validation (also a ValueError)
+├── NodeMissing         node or its ws package is not installed (wslab.node)
+└── SessionFileError    a recorded session cannot be read (wslab.sessionfile; also a ValueError)
+    └── HarError        a HAR file in particular (wslab.har)
+
+``except wslab.WslabError`` catches everything wslab raises; a test checks that every exception
+class in the package derives from it.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConnectionFailed", "LoopError", "NotConnected", "WslabError", "WslabTimeout"]
+__all__ = [
+    "ConnectionFailed",
+    "Invalid",
+    "LoopError",
+    "NotConnected",
+    "WslabError",
+    "WslabTimeout",
+]
 
 
 class WslabError(Exception):
@@ -30,3 +44,7 @@ class ConnectionFailed(WslabError, ConnectionError):
 
 class NotConnected(WslabError):
     """The operation needs an open connection and there is none."""
+
+
+class Invalid(WslabError, ValueError):
+    """A received message failed validation; the text says why, for the error reply."""

@@ -15,17 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import WslabError
+from .errors import Invalid
 from .events import Payload
 
 __all__ = ["Guard", "Invalid", "RateLimit", "Validator", "Verdict", "json_message"]
 
 Validator = Callable[[Payload], Any]
 """Takes the received message, returns what the handler should get, raises ``ValueError`` if bad."""
-
-
-class Invalid(WslabError, ValueError):
-    """A received message failed validation; the text says why, for the error reply."""
 
 
 def json_message(
