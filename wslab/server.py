@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_ECHO", "Handler", "Peer", "Server"]
 
-KEEP_CLOSED = 1000
+KEEP_CLOSED = 100
 """How many closed connections a server's registry keeps for looking back (the events keep all)."""
 
 DEFAULT_ECHO = "Serveur a reçu : {}"
