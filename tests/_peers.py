@@ -39,7 +39,11 @@ def _has_chromium() -> bool:
     return Path(CHROMIUM).exists()
 
 
-needs_chromium = pytest.mark.skipif(not _has_chromium(), reason=f"playwright and Chromium at {CHROMIUM}")
+def needs_chromium(test: Any) -> Any:
+    """A real-browser test: marked ``browser``, skipped without Playwright and Chromium."""
+    skip = pytest.mark.skipif(not _has_chromium(), reason=f"playwright and Chromium at {CHROMIUM}")
+    return pytest.mark.browser(skip(test))
+
 
 NODE_SERVER = r"""
 const WebSocket = require('ws');

@@ -474,3 +474,46 @@ def test_the_wire_masks_credentials_in_the_handshake_it_records(lab):
     seen = " ".join(f"{e.data!r} {e.headers!r} {e.detail}" for e in notes)
     assert "GET /?token=***" in seen and "Bearer ***" in seen
     assert "s3cret" not in seen
+
+
+def test_inject_sends_a_message_neither_end_wrote_and_records_it(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.inject("Coucou", "server→client")
+    assert client.recv() == "Coucou"
+    injected = frames(lab)[-1]
+    assert (injected.data, injected.detail, injected.frame.rsv1) == ("Coucou", "injected", False)
+    note = lab.events.filter(side="wire", kind="note")[-1]
+    assert note.detail.startswith("inject client") or note.detail.startswith("inject server")
+    wire.inject(b"\x01\x02")  # client→server by default
+    assert lab.events.filter(side="server", kind="message")[-1].data == b"\x01\x02"
+
+
+def test_inject_needs_an_open_connection_and_a_known_direction(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    with pytest.raises(WslabError, match="no open connection"):
+        wire.inject("personne")
+    client = lab.connect(wire)
+    with pytest.raises(ValueError, match="direction"):
+        wire.inject("x", "sideways")
+    client.close()
+    with pytest.raises(WslabError):
+        wire.inject("trop tard")
+
+
+def test_the_state_table_has_one_row_per_direction_and_counts_what_is_held(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire, compression=None)
+    wire.hold("client→server")
+    client.send("Bonjour")
+    rows = wire.table()
+    assert [(r["conn"], r["direction"]) for r in rows] == [
+        (client.conn, "client→server"),
+        (client.conn, "server→client"),
+    ]
+    assert (rows[0]["held"], rows[0]["messages_held"], rows[1]["held"]) == (1, 1, 0)
+    wire.drop()
+    assert (wire.table()[0]["held"], wire.table()[0]["messages_lost"]) == (0, 1)

@@ -228,3 +228,21 @@ def test_a_node_server_through_the_wire_keeps_every_later_message_after_an_edit_
             expected = [*changed, ECHO]
         assert [client.recv() for _ in expected] == expected
         assert client.state is wslab.State.OPEN and not lab.events.filter(kind="error")
+
+
+def test_a_message_that_overtakes_a_held_compressed_one_is_recompressed_so_both_arrive_intact(
+    lab: wslab.Lab,
+) -> None:
+    server = lab.serve(handler=lambda message, peer: message)  # echo as it came: text or bytes
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold(C2S, opcodes="TEXT")
+    client.send(HELLO)
+    client.send(HELLO.encode())  # binary: not held, so it goes first
+    assert client.recv() == HELLO.encode()
+    overtaking = next(e for e in lab.events.filter(side="wire", kind="frame") if e.frame.opcode == "BINARY")
+    assert (overtaking.detail or "").startswith("re-compressed")
+    wire.release()
+    assert client.recv() == HELLO
+    client.send(HELLO)
+    assert client.recv() == HELLO and not lab.events.filter(kind="error")
