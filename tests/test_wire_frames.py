@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zlib
 
 import pytest
 from websockets.exceptions import ProtocolError
@@ -199,3 +200,13 @@ def test_stable_lines_hide_what_varies_per_run() -> None:
         "Sec-WebSocket-Accept: …",
         "Upgrade: websocket",
     ]
+
+
+def test_for_an_8_bit_window_the_wire_compresses_without_back_references() -> None:
+    """zlib cannot compress with a 256-byte window; Huffman-only output fits any window."""
+    deflate = Deflate(sender_takeover=True, bits=8)
+    raw = deflate.serialize(Frame(Opcode.TEXT, b"Bonjour serveur! " * 40), True, mask=False)
+    reader = Reader(S2C, mask=False)
+    parsed, _ = reader.feed(raw)
+    inflater = zlib.decompressobj(wbits=-8)
+    assert inflater.decompress(bytes(parsed[0].frame.data) + b"\x00\x00\xff\xff") == b"Bonjour serveur! " * 40
