@@ -62,6 +62,7 @@ class Client(Endpoint):
         peer: str | None,
         on: dict[Kind, Hook] | None,
         options: dict[str, Any],
+        record_pings: bool = False,
         reconnect: Reconnect | None = None,
         fallbacks: Sequence[tuple[str, str | None]] = (),
     ) -> None:
@@ -70,7 +71,7 @@ class Client(Endpoint):
         self.peer_name = peer
         self.targets: list[tuple[str, str | None]] = [(url, peer), *fallbacks]
         self.reconnect = reconnect
-        self.record_pings = bool(options.pop("record_pings", False))
+        self.record_pings = record_pings
         self._options = options
         self.ws: ClientConnection | None = None
         self.conn: str | None = None

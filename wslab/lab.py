@@ -27,6 +27,7 @@ from .hooks import Hook
 from .reconnect import Reconnect
 from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
+from .validation import Guard, RateLimit, Validator
 from .wire import Wire
 
 if TYPE_CHECKING:
@@ -172,6 +173,10 @@ class Lab:
         port: int = 0,
         on: dict[Kind, Hook] | None = None,
         token: str | None = None,
+        validate: Validator | None = None,
+        rate_limit: RateLimit | None = None,
+        on_invalid: Literal["reply", "close"] = "reply",
+        record_pings: bool = False,
         **options: Any,
     ) -> Server:
         """Start a server now; by default it answers every message with ``Serveur a reçu : …``.
@@ -195,6 +200,10 @@ class Lab:
                 port=port,
                 on=on,
                 token=token,
+                validate=validate,
+                rate_limit=rate_limit,
+                on_invalid=on_invalid,
+                record_pings=record_pings,
                 **options,
             ),
             None,
@@ -212,6 +221,10 @@ class Lab:
         port: int = 0,
         on: dict[Kind, Hook] | None = None,
         token: str | None = None,
+        validate: Validator | None = None,
+        rate_limit: RateLimit | None = None,
+        on_invalid: Literal["reply", "close"] = "reply",
+        record_pings: bool = False,
         **options: Any,
     ) -> Server:
         """Async twin of :meth:`serve`."""
@@ -228,6 +241,8 @@ class Lab:
                 on=on,
                 options=options,
                 token=token,
+                guard=Guard.make(validate, rate_limit, on_invalid),
+                record_pings=record_pings,
             )
             await server._start()
             self.servers.append(server)
@@ -244,6 +259,7 @@ class Lab:
         on: dict[Kind, Hook] | None = None,
         reconnect: Reconnect | bool | None = None,
         wait: bool = True,
+        record_pings: bool = False,
         **options: Any,
     ) -> Client:
         """Connect a new client to ``target`` (a server of this lab, a wire in front of one, or a URL).
@@ -265,7 +281,16 @@ class Lab:
         """
         limit = options.get("open_timeout", self.timeout)
         return self._block(
-            self.aconnect(target, path=path, name=name, on=on, reconnect=reconnect, wait=wait, **options),
+            self.aconnect(
+                target,
+                path=path,
+                name=name,
+                on=on,
+                reconnect=reconnect,
+                wait=wait,
+                record_pings=record_pings,
+                **options,
+            ),
             _NO_LIMIT if limit is None else float(limit),
             "connect",
         )
@@ -279,6 +304,7 @@ class Lab:
         on: dict[Kind, Hook] | None = None,
         reconnect: Reconnect | bool | None = None,
         wait: bool = True,
+        record_pings: bool = False,
         **options: Any,
     ) -> Client:
         """Async twin of :meth:`connect`."""
@@ -307,6 +333,7 @@ class Lab:
                 peer=targets[0][1],
                 on=on,
                 options=options,
+                record_pings=record_pings,
                 reconnect=Reconnect() if reconnect is True else (reconnect or None),
                 fallbacks=targets[1:],
             )

@@ -159,6 +159,8 @@ class Server(RoomsMixin, Endpoint):
         on: dict[Kind, Hook] | None,
         options: dict[str, Any],
         token: str | None = None,
+        guard: Guard | None = None,
+        record_pings: bool = False,
     ) -> None:
         super().__init__(lab, name, on)
         self.token = token
@@ -168,8 +170,8 @@ class Server(RoomsMixin, Endpoint):
         self.host = host
         self._requested_port = port
         self.port = 0
-        self.record_pings = bool(options.pop("record_pings", False))
-        self.guard = Guard.from_options(options)
+        self.record_pings = record_pings
+        self.guard = guard
         self._options = options
         self._ws_server: WsServer | None = None
         self._fault: Exception | None = None

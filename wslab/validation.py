@@ -105,11 +105,13 @@ class Guard:
     _seen: dict[str, deque[float]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> Guard | None:
-        """Take ``validate``, ``rate_limit`` and ``on_invalid`` out of a server's keyword options."""
-        validate = options.pop("validate", None)
-        rate_limit = options.pop("rate_limit", None)
-        on_invalid = options.pop("on_invalid", "reply")
+    def make(
+        cls,
+        validate: Validator | None,
+        rate_limit: RateLimit | None,
+        on_invalid: Literal["reply", "close"] = "reply",
+    ) -> Guard | None:
+        """A guard for a server's ``validate``, ``rate_limit`` and ``on_invalid``; None if none is asked."""
         if on_invalid not in ("reply", "close"):
             raise ValueError(f"on_invalid must be 'reply' or 'close', not {on_invalid!r}")
         if validate is None and rate_limit is None:
