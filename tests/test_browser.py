@@ -254,3 +254,25 @@ def test_the_lab_closes_once_every_page_is_done_or_at_the_timeout() -> None:
     while not other.closed and time.monotonic() < deadline:
         time.sleep(0.02)
     assert other.closed
+
+
+def test_the_widget_module_holds_every_script_and_room_for_long_line_numbers() -> None:
+    from wslab.browser import ADVICE_JS
+
+    module = _module()
+    for name, code in ADVICE_JS.items():
+        assert f"{name}: function (url, WebSocket, console, board," in module
+        assert code in module
+        assert ".innerHTML" not in code and "insertAdjacentHTML" not in code
+    assert "padding-left: 3.5em" in module  # "10." and "100." were clipped at 2em
+
+
+def test_a_closing_later_can_be_cancelled(lab: wslab.Lab) -> None:
+    from wslab.browser import close_when_pages_are_done
+
+    browser = lab.browser(lab.serve())
+    later = close_when_pages_are_done(lab, timeout=0.1)
+    later.cancel()
+    time.sleep(0.3)
+    page_says(browser, ev="idle")
+    assert not lab.closed
