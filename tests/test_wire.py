@@ -517,3 +517,20 @@ def test_the_state_table_has_one_row_per_direction_and_counts_what_is_held(lab):
     assert (rows[0]["held"], rows[0]["messages_held"], rows[1]["held"]) == (1, 1, 0)
     wire.drop()
     assert (wire.table()[0]["held"], wire.table()[0]["messages_lost"]) == (0, 1)
+
+
+def test_close_sends_both_ends_a_1001_and_ends_the_connection(lab):
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold()
+    client.send("oublié")
+    wire.close()
+    assert client.state is State.CLOSED and client.close_code == 1001
+    assert server.registry[0].close_code == 1001
+    made = [e for e in frames(lab) if e.detail == "closed by the wire"]
+    assert [(e.frame.direction, e.code) for e in made] == [("client→server", 1001), ("server→client", 1001)]
+    answers = [e for e in frames(lab) if (e.detail or "").startswith("not passed on")]
+    assert {e.frame.opcode for e in answers} == {"CLOSE"}  # each end's answer stops at the wire
+    notes = [e.detail for e in lab.events.filter(side="wire", kind="note")]
+    assert any(d.startswith("wire closing: 1 held frame never delivered") and "oublié" in d for d in notes)

@@ -414,6 +414,51 @@ class Steps(Endpoint):
 
         await self._lab._on_loop(run())
 
+    def close(self, code: int = 1001, reason: str = "") -> None:
+        """Close every connection through the wire: a close frame to each end (1001, going away, as a
+        proxy that stops sends), then both TCP connections once they answered or the settle time ran out.
+
+        Held frames are reported and dropped first. The wire still listens until ``lab.close()``.
+        """
+        self._lab._block(self.aclose(code, reason), self._lab.timeout + self._lab.settle_timeout, "close")
+
+    async def aclose(self, code: int = 1001, reason: str = "") -> None:
+        """Async twin of :meth:`close`."""
+        try:
+            data = Close(code, reason).serialize()
+        except ProtocolError as exc:
+            raise WslabError(f"{code} cannot be sent in a close frame ({exc})") from None
+
+        async def run() -> None:
+            self._abandon("wire closing")
+            links = [k for k in self.links if not k.closed and k.s2c is not None]
+            for link in links:
+                self._record(
+                    "note",
+                    conn=link.conn,
+                    detail=f"close {link.conn}: {close_words(code, reason)} to both ends",
+                )
+                for flow in link.flows():
+                    if flow.state.eof is Eof.OPEN and flow.state.closing is Closing.NONE:
+                        new = Frame(Opcode.CLOSE, data)
+                        await self._send_new(
+                            flow, new, "closed by the wire", None, new.serialize(mask=flow.reader.mask)
+                        )
+                link.closed_by_wire = True
+            try:
+                async with asyncio.timeout(self._lab.settle_timeout):
+                    await asyncio.gather(*(link.ended.wait() for link in links))
+            except TimeoutError:
+                for link in links:
+                    if not link.ended.is_set():
+                        self._cut(link)
+            await self._lab._settle()
+
+        await self._lab._on_loop(run())
+
+    def _abandon(self, why: str = "lab closing") -> None:
+        raise NotImplementedError
+
     def _open_link(self, conn: str | None) -> Link:
         links = [
             k for k in self.links if not k.closed and k.s2c is not None and (conn is None or k.conn == conn)

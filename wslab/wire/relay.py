@@ -85,6 +85,7 @@ class Link:
         self.closed = False
         self.pair: Pair | None = None
         self.ended = asyncio.Event()
+        self.closed_by_wire = False  # the wire sent both ends a close frame: nothing more goes on
 
     def check_ended(self) -> None:
         """Both directions passed their end of stream on (or the link was cut): the relay may stop."""
@@ -182,6 +183,8 @@ class Relay(Steps):
         detail = "held" if hold else ("unparsed: " + item.problem if item.problem else None)
         if out is not raw:
             detail = f"re-compressed by the wire: {len(out)} bytes went on"
+        if flow.link.closed_by_wire:
+            hold, out, detail = False, b"", "not passed on: the wire closed this connection"
         await self._emit(
             "frame",
             conn=flow.link.conn,
@@ -208,7 +211,7 @@ class Relay(Steps):
             if held.message_end:
                 state.messages_held += 1
             self._lab._changed()
-        elif self._transmit(flow, out) and frame.opcode is Opcode.CLOSE:
+        elif out and self._transmit(flow, out) and frame.opcode is Opcode.CLOSE:
             state.closing = Closing.PASSED
 
     def _outgoing(self, flow: Flow, item: Parsed, meaning: Meaning, number: int) -> bytes:
@@ -339,20 +342,20 @@ class Relay(Steps):
             if writer is not None:
                 writer.transport.abort()
 
-    def _abandon(self) -> None:
-        """The lab is closing: report what is still held and drop it, but let close frames go."""
+    def _abandon(self, why: str = "lab closing") -> None:
+        """The lab (``why``) is closing: report what is still held and drop it, but let close frames go."""
         self._holding = False
         lost = [h for h in self._held if h.frame.opcode is not Opcode.CLOSE]
         if lost:
             self._record(
                 "note",
-                detail=f"lab closing: {count(len(lost), 'held frame')} never delivered: "
+                detail=f"{why}: {count(len(lost), 'held frame')} never delivered: "
                 + "; ".join(repr(h) for h in lost),
             )
         while self._held:
             held = self._held[0]
             if held.frame.opcode is Opcode.CLOSE:  # so that the connection can still close cleanly
-                self._deliver(held, "lab closing: deliver")
+                self._deliver(held, f"{why}: deliver")
             else:
                 self._take(held)
                 if held.message_end:
