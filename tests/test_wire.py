@@ -519,13 +519,13 @@ def test_the_state_table_has_one_row_per_direction_and_counts_what_is_held(lab):
     assert (wire.table()[0]["held"], wire.table()[0]["messages_lost"]) == (0, 1)
 
 
-def test_close_sends_both_ends_a_1001_and_ends_the_connection(lab):
+def test_close_links_sends_both_ends_a_1001_and_ends_the_connection(lab):
     server = lab.serve()
     wire = lab.wire(server)
     client = lab.connect(wire)
     wire.hold()
     client.send("oublié")
-    wire.close()
+    wire.close_links()
     assert client.state is State.CLOSED and client.close_code == 1001
     assert server.registry[0].close_code == 1001
     made = [e for e in frames(lab) if e.detail == "closed by the wire"]

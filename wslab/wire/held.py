@@ -414,16 +414,18 @@ class Steps(Endpoint):
 
         await self._lab._on_loop(run())
 
-    def close(self, code: int = 1001, reason: str = "") -> None:
+    def close_links(self, code: int = 1001, reason: str = "") -> None:
         """Close every connection through the wire: a close frame to each end (1001, going away, as a
         proxy that stops sends), then both TCP connections once they answered or the settle time ran out.
 
         Held frames are reported and dropped first. The wire still listens until ``lab.close()``.
         """
-        self._lab._block(self.aclose(code, reason), self._lab.timeout + self._lab.settle_timeout, "close")
+        self._lab._block(
+            self.aclose_links(code, reason), self._lab.timeout + self._lab.settle_timeout, "close_links"
+        )
 
-    async def aclose(self, code: int = 1001, reason: str = "") -> None:
-        """Async twin of :meth:`close`."""
+    async def aclose_links(self, code: int = 1001, reason: str = "") -> None:
+        """Async twin of :meth:`close_links`."""
         try:
             data = Close(code, reason).serialize()
         except ProtocolError as exc:
