@@ -175,3 +175,28 @@ def test_oversized_headers_get_431_from_the_wire_itself(lab: wslab.Lab) -> None:
     (reject,) = lab.events.filter(side="wire", kind="reject")
     (error,) = lab.events.filter(side="wire", kind="error")
     assert reject.code == 431 and "431 Request Header Fields Too Large" in (error.error or "")
+
+
+@needs_chromium
+def test_close_links_gives_a_page_and_an_aiohttp_server_a_clean_1001(lab: wslab.Lab, browser: Any) -> None:
+    with AiohttpServer() as upstream:
+        wire = lab.wire(upstream.url)
+        page = Page(browser, wire.url, protocols=("chat",))
+        try:
+            page.wait_for(1)
+            wire.close_links()
+            assert wait_closed(page) == [1001, ""]
+        finally:
+            page.close()
+    answers = [
+        e for e in lab.events.filter(side="wire", kind="frame") if e.detail and "not passed on" in e.detail
+    ]
+    assert sorted(e.frame.direction for e in answers) == ["client→server", "server→client"]
+    assert {e.frame.opcode for e in answers} == {"CLOSE"}  # each end's answer stopped at the wire
+
+
+def wait_closed(page: Page, seconds: float = 5.0) -> list[Any] | None:
+    deadline = time.monotonic() + seconds
+    while page.closed() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return page.closed()
