@@ -287,44 +287,10 @@ def _command(wire: Any, line: str) -> str | None:
     return f"unknown command {verb!r}: {COMMANDS_HELP}"
 
 
-def _close_links(wire: Any, code: int, reason: str) -> None:
-    """Close every connection through the wire with ``code``: a close frame to each end."""
-    close = getattr(wire, "close_links", None)
-    if callable(close):
-        close(code, reason)
-        return
-    if wire.holding or wire.pending:
-        wire.release()
-    if not any(not link.closed for link in wire.links):
-        return
-    import asyncio
-
-    from websockets.frames import Close, Frame, Opcode
-
-    async def send_both() -> None:
-        for link in list(wire.links):
-            if link.closed:
-                continue
-            for flow in (link.s2c, link.c2s):
-                if flow is None:
-                    continue
-                frame = Frame(Opcode.CLOSE, Close(code, reason).serialize())
-                with contextlib.suppress(Exception):
-                    await wire._send_new(
-                        flow, frame, "injected", None, frame.serialize(mask=flow.reader.mask)
-                    )
-        await asyncio.sleep(0.2)
-
-    wire._lab._block(wire._lab._on_loop(send_both()), None, "close")
-
-
 def _proxy(args: argparse.Namespace, console: Console) -> int:
     session = _Session(args, console)
     host, port = _listen(args.listen)
-    try:
-        wire = session.lab.wire(args.url, host=host, port=port, verify=not args.insecure)
-    except TypeError:  # a wslab whose wire fronts only the lab's own servers
-        raise WslabError("this wslab's wire cannot front a URL yet (lab.wire(url) is needed)") from None
+    wire = session.lab.wire(args.url, host=host, port=port, verify=not args.insecure)
     if args.hold:
         wire.hold()
     live = args.live == "yes" or (args.live == "auto" and console.is_terminal)
@@ -364,7 +330,7 @@ def _proxy(args: argparse.Namespace, console: Console) -> int:
             if not console.is_terminal:
                 console.line()
         session.say("stopping: closing every connection with 1001 going away", "dim")
-        session.finish(lambda: _close_links(wire, 1001, "wslab proxy stopped"))
+        session.finish(lambda: wire.close_links(1001, "wslab proxy stopped"))
     return 0
 
 
