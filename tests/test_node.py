@@ -165,3 +165,18 @@ def test_invalid_utf8_fires_the_article_servers_error_event(lab: wslab.Lab) -> N
     assert "WS_ERR_INVALID_UTF8" in (events.filter(kind="error")[0].error or "")
     assert server.console[1].startswith("Erreur: Error: Invalid WebSocket frame: invalid UTF-8 sequence")
     assert not any(line.startswith(node.REPORT) for line in server.console)
+
+
+@needs_node
+def test_binary_and_long_messages_are_recorded_by_their_bytes_and_size(lab: wslab.Lab) -> None:
+    server = node.start_server(lab)
+    client = node.connect(lab, server)
+    client.recv()
+    client.send(b"\x00\x01\xfe")
+    client.recv()
+    client.send("y" * 10_000)
+    client.recv()
+    client.close()
+    messages = server.record(until="close").filter(kind="message")
+    assert (messages[0].data, messages[0].size) == (b"\x00\x01\xfe", 3)
+    assert messages[1].size == 10_000 and len(messages[1].data or "") == 4096

@@ -23,6 +23,7 @@ Node needs the ``ws`` package: ``npm ci`` at the repository root installs the pi
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -176,6 +177,8 @@ class NodeProcess:
                 with contextlib.suppress(ValueError):
                     report = json.loads(line[len(REPORT) :])
                     if isinstance(report, dict):
+                        if report.get("ev") == "connection" and isinstance(report.get("port"), int):
+                            self._find_client(report["port"])
                         with self._printed:
                             self.reports.append(report)
                             self._printed.notify_all()
@@ -187,6 +190,9 @@ class NodeProcess:
                 self._lab.recorder.record(
                     side=self.side, kind="note", endpoint=self.name, conn=self.conn, detail=f"node: {line}"
                 )
+
+    def _find_client(self, port: int) -> None:
+        """Only a server learns which client connects (see NodeServer)."""
 
     def wait_for_output(self, lines: int, timeout: float | None = None) -> list[str]:
         """Wait until Node has printed ``lines`` lines in all; returns them."""
@@ -242,6 +248,7 @@ class NodeServer(NodeProcess):
         self._recorded = 0
         self._closing: set[int] = set()
         self._conns: dict[int, tuple[str | None, str | None]] = {}  # Node's socket number -> conn, client
+        self._ports: dict[int, tuple[str | None, str | None]] = {}  # the client's port -> conn, client
         env = {"WSLAB_PORT": str(port)}
         super().__init__(lab, name, "server", SERVERS[script], env, record_console=record_console)
 
@@ -279,6 +286,7 @@ class NodeServer(NodeProcess):
         common: dict[str, Any] = {"side": "server", "endpoint": self.name, "conn": conn, "peer": peer}
         size = report.get("size") if isinstance(report.get("size"), int) else None
         text = report.get("text") if isinstance(report.get("text"), str) else None
+        data: str | bytes = text if text is not None else _bytes(report.get("b64"))
         reason = report.get("reason") if isinstance(report.get("reason"), str) else ""
         if ev == "connection" and isinstance(ident, int):
             conn, peer = self._client_at(report.get("port"))
@@ -286,7 +294,7 @@ class NodeServer(NodeProcess):
             common.update(conn=conn, peer=peer)
             record(kind="connection", detail=f"ws.on('connection'): GET {report.get('path')}", **common)
         elif ev in ("message", "send"):
-            record(kind=ev, data=text if text is not None else b"", size=size, **common)
+            record(kind=ev, data=data, size=size, **common)
         elif ev == "closing":
             self._closing.add(ident if isinstance(ident, int) else -1)
             record(kind="closing", code=report.get("code"), reason=reason, **common)
@@ -305,12 +313,30 @@ class NodeServer(NodeProcess):
             record(kind="note", detail=f"the node process exits with code {report.get('code')}", **common)
 
     def _client_at(self, port: object) -> tuple[str | None, str | None]:
-        """The wslab client that connected from ``port`` (the lab noted its address when it connected)."""
-        if isinstance(port, int):
+        """The wslab client that connected from ``port`` (found when Node reported the connection)."""
+        return self._ports.get(port, (None, None)) if isinstance(port, int) else (None, None)
+
+    def _find_client(self, port: int) -> None:
+        """Which wslab client connects from ``port``: asked as soon as Node reports the connection.
+
+        During the handshake the lab knows the client's address (``_expected``); once the client
+        has read the 101, its socket says it. The client does the second before forgetting the
+        first, so one of them answers; a few short retries cover a thread switch in between.
+        """
+        for _ in range(50):
             found = self._lab._expected.get(("127.0.0.1", port))
+            if found is None:
+                for client in list(self._lab.clients):
+                    try:
+                        local = client.ws.local_address if client.ws is not None else None
+                    except Exception:  # a socket that never opened has no address
+                        local = None
+                    if local and int(local[1]) == port:
+                        found = (client.conn or "", client.name)
             if found is not None:
-                return found
-        return None, None
+                self._ports[port] = (found[0] or None, found[1])
+                return
+            time.sleep(0.005)
 
     @property
     def url(self) -> str:
@@ -335,6 +361,16 @@ class NodeServer(NodeProcess):
         state = "listening" if self.running else f"exited {self.process.returncode}"
         what = "the article's ws server" if self.script == "article" else f"{self.script}-server.js"
         return f"<NodeServer {self.name!r} ({what}) {state}, {len(self.console)} lines printed>"
+
+
+def _bytes(b64: object) -> bytes:
+    """A binary message as report.js gave it (base64); nothing when the report is malformed."""
+    if not isinstance(b64, str):
+        return b""
+    try:
+        return base64.b64decode(b64, validate=True)
+    except ValueError:
+        return b""
 
 
 def _free_port() -> int:

@@ -6,6 +6,13 @@ const WebSocket = require('ws');
 
 const say = (fields) => process.stdout.write('@@wslab ' + JSON.stringify(fields) + '\n'); // synchronous on a pipe
 const text = (data) => (Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+const KEEP = 4096; // a longer message is reported by its size and its first KEEP characters or bytes
+// what a message holds, for the report: its text, or its bytes in base64
+function payload(data, isBinary) {
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) return { size: bytes.length, b64: bytes.subarray(0, KEEP).toString('base64') };
+    return { size: bytes.length, text: text(data).slice(0, KEEP) };
+}
 let count = 0;
 
 const serverEmit = WebSocket.Server.prototype.emit;
@@ -21,7 +28,7 @@ function watch(ws, request) {
     ws.emit = function (name, ...args) {
         if (name === 'message') {
             const [data, isBinary] = args;
-            say({ ev: 'message', id, size: data.length, text: isBinary ? null : text(data) });
+            say({ ev: 'message', id, ...payload(data, isBinary) });
         } else if (name === 'close') {
             say({ ev: 'close', id, code: args[0], reason: text(args[1] || '') });
         } else if (name === 'error') {
@@ -32,7 +39,7 @@ function watch(ws, request) {
     const send = ws.send;
     ws.send = function (data, ...rest) {
         if (this.readyState === WebSocket.OPEN) {
-            say({ ev: 'send', id, size: Buffer.byteLength(data), text: typeof data === 'string' ? data : null });
+            say({ ev: 'send', id, ...payload(data, typeof data !== 'string') });
         }
         return send.call(this, data, ...rest);
     };
