@@ -200,3 +200,26 @@ def wait_closed(page: Page, seconds: float = 5.0) -> list[Any] | None:
     while page.closed() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     return page.closed()
+
+
+@needs_node
+@needs_chromium
+def test_the_seeds_node_server_behind_a_wire_welcomes_a_page_and_a_lab_client(
+    lab: wslab.Lab, browser: Any
+) -> None:
+    from wslab import node
+
+    seed = node.start_server(lab)
+    wire = lab.wire(seed.url)
+    client = lab.connect(wire)
+    assert client.recv() == "Bienvenue sur le serveur WebSocket"
+    client.send(HELLO)
+    assert client.recv() == f"Serveur a reçu : {HELLO}"
+    page = Page(browser, wire.url)
+    try:
+        page.send(HELLO)
+        assert page.wait_for(2) == ["Bienvenue sur le serveur WebSocket", f"Serveur a reçu : {HELLO}"]
+    finally:
+        page.close()
+    conns = {e.conn for e in lab.events.filter(side="wire", kind="frame")}
+    assert len(conns) == 2  # the lab client's and the page's, each recorded both ways
