@@ -140,10 +140,9 @@ def test_memory_stays_bounded_under_a_ten_thousand_message_burst(redis, remote):
 
 def test_a_killed_server_stays_listed_until_its_time_to_live_runs_out(lab, redis):
     """Presence expires by TTL: reading it does not delete the entry of a server that stopped."""
-    from wslab.redis_bus import RedisBus
 
     doomed = lab.serve(name="doomed")
-    bus = RedisBus(lab, redis.url, [doomed], name="ttl", prefix="ttl", presence_ttl=1.0, presence_every=0.2)
+    bus = lab.redis_bus(redis.url, [doomed], name="ttl", prefix="ttl", presence_ttl=1.0, presence_every=0.2)
     alice = lab.connect(doomed)
     doomed.peer(alice.conn).meta["user"] = "alice"
     bus.refresh_presence()
@@ -157,11 +156,10 @@ def test_a_killed_server_stays_listed_until_its_time_to_live_runs_out(lab, redis
 
 
 def test_a_clean_close_removes_presence_at_once(lab, redis):
-    from wslab.redis_bus import RedisBus
 
     server = lab.serve(name="tidy")
-    watcher = RedisBus(lab, redis.url, name="watcher", prefix="tidy", presence_ttl=60, presence_every=30)
-    bus = RedisBus(lab, redis.url, [server], name="tidy", prefix="tidy", presence_ttl=60, presence_every=30)
+    watcher = lab.redis_bus(redis.url, name="watcher", prefix="tidy", presence_ttl=60, presence_every=30)
+    bus = lab.redis_bus(redis.url, [server], name="tidy", prefix="tidy", presence_ttl=60, presence_every=30)
     lab.connect(server)
     assert list(watcher.presence()) == ["tidy"]
     bus.close()
@@ -169,10 +167,9 @@ def test_a_clean_close_removes_presence_at_once(lab, redis):
 
 
 def test_presence_settings_must_make_sense(lab, redis):
-    from wslab.redis_bus import RedisBus
 
     with pytest.raises(ValueError):
-        RedisBus(lab, redis.url, presence_ttl=1.0, presence_every=1.0)
+        lab.redis_bus(redis.url, presence_ttl=1.0, presence_every=1.0)
 
 
 def test_chat_servers_in_separate_processes_share_broadcasts_rooms_and_presence(lab, redis):

@@ -1,18 +1,51 @@
-"""What clients and servers share: a name, hooks, and recording events through the lab."""
+"""What clients and servers share: a name, hooks, and one way to record an event.
+
+Whoever records an event, and from wherever (a coroutine, a websockets callback, a caller's
+thread), its hooks see it: awaited right away by :meth:`Endpoint._emit`, or run on the lab's loop
+right after by :meth:`Endpoint._record` where nothing can be awaited. Subscribers (the live views)
+see every event as the recorder stores it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol, TypeVar, cast
 
+from ._bridge import Bridge
+from ._context import Context
+from ._session import OnWire, Pair
 from .events import Event, Kind, Side
 from .hooks import SLOW_HOOK, Hook, HookRegistry, hook_name
+from .recorder import Recorder
 
-if TYPE_CHECKING:
-    from .lab import Lab
+T = TypeVar("T")
 
-__all__ = ["Endpoint", "OnWire", "Pair"]
+__all__ = ["Endpoint", "OnWire", "Pair"]  # OnWire and Pair live in _session; kept here for old imports
+
+
+class HasContext(Protocol):
+    """Something that has a context to give (the lab)."""
+
+    @property
+    def context(self) -> Context: ...
+
+
+class LegacyLab(HasContext, Protocol):
+    """What peers not yet moved to the context still call on the lab (its delegates to the runtime)."""
+
+    recorder: Recorder
+    timeout: float
+    settle_timeout: float
+
+    @property
+    def _pairs(self) -> dict[str, Pair]: ...
+    @property
+    def _expected(self) -> dict[tuple[str, int], tuple[str, str]]: ...
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T: ...
+    async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T: ...
+    async def _settle(self, timeout: float | None = None) -> None: ...
+    def _changed(self) -> None: ...
+    def _new_conn_id(self) -> str: ...
 
 
 class Endpoint:
@@ -20,8 +53,12 @@ class Endpoint:
 
     side: Side
 
-    def __init__(self, lab: Lab, name: str, on: dict[Kind, Hook] | None = None) -> None:
-        self._lab = lab
+    def __init__(self, ctx: Context | HasContext, name: str, on: dict[Kind, Hook] | None = None) -> None:
+        if isinstance(ctx, Context):
+            self._ctx = ctx
+        else:  # handed the lab itself: take its context (peers not yet moved to the context use _lab)
+            self._ctx = ctx.context
+            self._lab = cast("LegacyLab", ctx)
         self.name = name
         self.hooks = HookRegistry()
         for kind, hook in (on or {}).items():
@@ -46,8 +83,32 @@ class Endpoint:
         size = 4 if payload is None else len(payload)  # websockets' own pings carry 4 random bytes
         self._record(kind, conn=conn, peer=peer, data=payload, size=size, detail=how)
 
+    @property
+    def bridge(self) -> Bridge:
+        """The lab's loop bridge (what :func:`wslab._bridge.twin` runs blocking twins through)."""
+        return self._ctx.bridge
+
     def _record(self, kind: Kind, **fields: Any) -> Event:
-        return self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
+        """Record from code that cannot await; the kind's hooks run on the lab's loop right after."""
+        event = self._store(kind, **fields)
+        if kind in self.hooks:
+            self._hooks_soon(event)
+        return event
+
+    def _store(self, kind: Kind, **fields: Any) -> Event:
+        return self._ctx.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
+
+    def _hooks_soon(self, event: Event) -> None:
+        bridge, session = self._ctx.bridge, self._ctx.session
+        loop = bridge.loop.loop
+
+        def start() -> None:
+            session.keep(loop.create_task(self._run_hooks(event)))
+
+        if bridge.in_loop():
+            start()
+        elif not bridge.closed:
+            loop.call_soon_threadsafe(start)
 
     def _data(self, kind: Kind, conn: str | None, peer: str | None, data: Any, size: int) -> Event | None:
         """Record a ``message`` or ``send`` (the per-message path): no keyword dicts, no coroutine.
@@ -56,13 +117,13 @@ class Endpoint:
         otherwise None, and the recorder keeps it compact until someone reads it.
         """
         if kind in self.hooks:
-            return self._lab.recorder._note(self.side, kind, self.name, conn, peer, data, size)
-        self._lab.recorder._jot(self.side, kind, self.name, conn, peer, data, size)
+            return self._ctx.recorder._note(self.side, kind, self.name, conn, peer, data, size)
+        self._ctx.recorder._jot(self.side, kind, self.name, conn, peer, data, size)
         return None
 
     async def _emit(self, kind: Kind, **fields: Any) -> Event:
         """Record an event, then run its hooks; a failing hook becomes an ``error`` event."""
-        event = self._lab.recorder.record(side=self.side, kind=kind, endpoint=self.name, **fields)
+        event = self._store(kind, **fields)
         if kind in self.hooks:  # the hot path: no hook for this kind, nothing to await
             await self._run_hooks(event)
         return event
@@ -73,7 +134,7 @@ class Endpoint:
         for hook, exc, seconds in await self.hooks.run(event):
             if exc is not None:
                 name = hook_name(hook)
-                error = self._record(
+                error = self._store(  # its hooks run just below, once, and never for their own failure
                     "error",
                     conn=event.conn,
                     peer=event.peer,
@@ -83,7 +144,7 @@ class Endpoint:
                 if kind != "error":  # error hooks see hook failures, but never their own
                     for err_hook, err_exc, _ in await self.hooks.run(error):
                         if err_exc is not None:
-                            self._record(
+                            self._store(
                                 "error",
                                 conn=event.conn,
                                 peer=event.peer,
@@ -94,52 +155,11 @@ class Endpoint:
                                 exc=err_exc,
                             )
             elif seconds > SLOW_HOOK:
-                self._record(
+                record = self._store if kind == "note" else self._record  # a slow note hook: no chain
+                record(
                     "note",
                     conn=event.conn,
                     detail=(
                         f"hook {hook_name(hook)} for '{kind}' took {seconds:.1f} s and blocked the lab's loop"
                     ),
                 )
-
-
-class OnWire(Protocol):
-    """What a wire between the two ends of a pair tells the lab (see :mod:`wslab.wire`)."""
-
-    def explains(self, pair: Pair) -> bool:
-        """True when nothing is in flight: what has not arrived sits on the wire, or died there."""
-
-    def holding(self) -> bool:
-        """True when a close frame of this connection waits on the wire."""
-
-
-@dataclass(eq=False)
-class Pair:
-    """Both ends of one connection when the lab owns both: what makes each step deterministic.
-
-    The lab waits for ``quiet()`` after each blocking call, so the events a call caused are all
-    recorded when it returns; the three flags put the two ends' open and close in one order.
-    """
-
-    conn: str
-    client: str
-    server: str | None
-    c2s_sent: int = 0
-    c2s_received: int = 0
-    s2c_sent: int = 0
-    s2c_received: int = 0
-    busy: int = 0
-    done: bool = False
-    server_connected: asyncio.Event = field(default_factory=asyncio.Event)
-    client_opened: asyncio.Event = field(default_factory=asyncio.Event)
-    server_closed: asyncio.Event = field(default_factory=asyncio.Event)
-    wire: OnWire | None = None  # a wire (wslab.wire) between the two ends, if any
-
-    def quiet(self) -> bool:
-        if self.done or self.busy:
-            return self.done
-        if self.wire is not None:  # the wire knows what it holds, dropped or still awaits
-            return self.wire.explains(self)
-        if self.server is None:  # the other end is not ours (a URL, a Node process): nothing to wait for
-            return True
-        return self.c2s_sent == self.c2s_received and self.s2c_sent == self.s2c_received

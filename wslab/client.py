@@ -17,15 +17,17 @@ import errno
 import socket
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, NegotiationError
 from websockets.protocol import State
 
+from ._bridge import twin
 from ._connection import CloseWatchdog, ending, payload_size, release_compression
-from ._endpoint import Endpoint
+from ._context import Context
+from ._endpoint import Endpoint, HasContext
 from ._fds import RUN_OUT, headroom_error, out_of_fds
 from ._heartbeat import PingRecorder
 from ._redact import redact_url
@@ -34,9 +36,6 @@ from .events import Kind, Payload
 from .hooks import Hook
 from .lifecycle import check_close
 from .reconnect import Reconnect
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 __all__ = ["INBOX_BUDGET", "Client"]
 
@@ -55,7 +54,7 @@ class Client(Endpoint):
 
     def __init__(
         self,
-        lab: Lab,
+        ctx: Context | HasContext,
         name: str,
         url: str,
         *,
@@ -66,7 +65,7 @@ class Client(Endpoint):
         reconnect: Reconnect | None = None,
         fallbacks: Sequence[tuple[str, str | None]] = (),
     ) -> None:
-        super().__init__(lab, name, on)
+        super().__init__(ctx, name, on)
         self.url = url
         self.peer_name = peer
         self.targets: list[tuple[str, str | None]] = [(url, peer), *fallbacks]
@@ -118,7 +117,7 @@ class Client(Endpoint):
         """True while the client waits for, or makes, another attempt."""
         return self._retrying is not None and not self._retrying.done()
 
-    def send(self, data: Payload, timeout: float | None = None, *, text: bool | None = None) -> None:
+    async def asend(self, data: Payload, *, text: bool | None = None, timeout: float | None = None) -> None:
         """Send one message; returns once the server got it and what it answered has arrived.
 
         ``str`` goes as a text frame, ``bytes`` as a binary one; ``text=True`` sends bytes as a
@@ -126,89 +125,79 @@ class Client(Endpoint):
         whose policy has ``queue=True`` keeps the message and sends it on reconnect; otherwise the
         message is refused with ``NotConnected``.
         """
-        self._lab._block(self.asend(data, text=text), timeout, "send")
+        await self._ctx.bridge.run(self._send_and_settle(data, text), timeout, "send")
 
-    async def asend(self, data: Payload, *, text: bool | None = None) -> None:
-        """Async twin of :meth:`send`."""
-        await self._lab._on_loop(self._send_and_settle(data, text))
-
-    def recv(self, timeout: float | None = None) -> Payload:
-        """The oldest message not yet read; waits up to ``timeout`` seconds for one."""
-        if self.inbox and not self._lab.closed and not self._lab._loop.in_loop():
-            return self._take()  # already here (send settles): no trip through the lab's loop
-        return self._lab._block(self.arecv(timeout), timeout, "recv")
+    send = twin(asend)
 
     async def arecv(self, timeout: float | None = None) -> Payload:
-        """Async twin of :meth:`recv`."""
-        return await self._lab._on_loop(self._recv(timeout))
+        """The oldest message not yet read; waits up to ``timeout`` seconds for one."""
+        return await self._ctx.bridge.run(self._recv(timeout), timeout, "recv")
 
-    def close(self, code: int = 1000, reason: str = "", timeout: float | None = None) -> None:
+    def recv(self, timeout: float | None = None) -> Payload:
+        """Blocking twin of :meth:`arecv`; a message already here is returned without the loop."""
+        bridge = self._ctx.bridge
+        if self.inbox and not bridge.closed and not bridge.in_loop():
+            return self._take()  # already here (send settles): no trip through the lab's loop
+        return bridge.block(self.arecv(timeout), timeout, "recv")
+
+    async def aclose(self, code: int = 1000, reason: str = "", *, timeout: float | None = None) -> None:
         """Start the closing handshake with ``code`` and ``reason``; returns when both ends closed.
 
         It also stops any reconnection: a close you ask for is final. Before open (after
         ``connect(..., wait=False)``) it abandons the attempt as a browser does: ``error``, then
         ``close`` 1006. On a client already closed it records a note saying there was nothing to do.
         """
-        self._lab._block(self.aclose(code, reason), timeout, "close")
+        await self._ctx.bridge.run(self._close(code, reason), timeout, "close")
 
-    async def aclose(self, code: int = 1000, reason: str = "") -> None:
-        """Async twin of :meth:`close`."""
-        await self._lab._on_loop(self._close(code, reason))
+    close = twin(aclose)
 
-    def ping(self, data: Payload | None = None, timeout: float | None = None) -> float:
+    async def aping(self, data: Payload | None = None, *, timeout: float | None = None) -> float:
         """Send a ping and wait for its pong; returns the round trip in seconds."""
-        return self._lab._block(self.aping(data), timeout, "ping")
+        return await self._ctx.bridge.run(self._ping(data), timeout, "ping")
 
-    async def aping(self, data: Payload | None = None) -> float:
-        """Async twin of :meth:`ping`."""
-        return await self._lab._on_loop(self._ping(data))
+    ping = twin(aping)
 
     async def _ping(self, data: Payload | None) -> float:
         ws = self._require_open()
+        limit = self._ctx.limits.timeout
         try:
-            async with asyncio.timeout(self._lab.timeout):
+            async with asyncio.timeout(limit):
                 latency = await (await ws.ping(data))
         except TimeoutError:
-            raise WslabTimeout(f"no pong within {self._lab.timeout} s") from None
+            raise WslabTimeout(f"no pong within {limit} s") from None
         except ConnectionClosed as exc:
             raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
-        await self._lab._settle()
+        await self._ctx.session.settle()
         return latency
 
     def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
         return self.conn, self.peer_name
 
-    def drop(self, timeout: float | None = None) -> None:
+    async def adrop(self, *, timeout: float | None = None) -> None:
         """Fault: cut the TCP connection with no close frame, as a lost network would (1006)."""
-        self._lab._block(self.adrop(), timeout, "drop")
+        await self._ctx.bridge.run(self._drop(), timeout, "drop")
 
-    async def adrop(self) -> None:
-        """Async twin of :meth:`drop`."""
-        await self._lab._on_loop(self._drop())
+    drop = twin(adrop)
 
-    def stall(self, seconds: float, timeout: float | None = None) -> None:
+    async def astall(self, seconds: float, *, timeout: float | None = None) -> None:
         """Fault: stop reading from the socket for ``seconds`` (a frozen peer; pings go unanswered)."""
-        self._lab._block(self.astall(seconds), timeout, "stall")
+        await self._ctx.bridge.run(self._stall(seconds), timeout, "stall")
 
-    async def astall(self, seconds: float) -> None:
-        """Async twin of :meth:`stall`."""
-        await self._lab._on_loop(self._stall(seconds))
-
-    def wait_open(self, timeout: float | None = None) -> None:
-        """Block until the client is open again (after a reconnection), or raise ``WslabTimeout``."""
-        self._lab._block(self.await_open(timeout), timeout, "wait_open")
+    stall = twin(astall)
 
     async def await_open(self, timeout: float | None = None) -> None:
-        """Async twin of :meth:`wait_open`."""
-        await self._lab._on_loop(self._wait(lambda: self.state is State.OPEN, timeout, "open"))
+        """Wait until the client is open again (after a reconnection), or raise ``WslabTimeout``."""
+        opened = self._wait(lambda: self.state is State.OPEN, timeout, "open")
+        await self._ctx.bridge.run(opened, timeout, "wait_open")
 
-    def wait_closed(self, timeout: float | None = None) -> None:
-        """Block until the client is closed for good (closed, or gave up reconnecting)."""
-        self._lab._block(self.await_closed(timeout), timeout, "wait_closed")
+    wait_open = twin(await_open)
 
     async def await_closed(self, timeout: float | None = None) -> None:
-        """Async twin of :meth:`wait_closed`."""
-        await self._lab._on_loop(self._wait(lambda: self.state is State.CLOSED, timeout, "closed"))
+        """Wait until the client is closed for good (closed, or gave up reconnecting)."""
+        closed = self._wait(lambda: self.state is State.CLOSED, timeout, "closed")
+        await self._ctx.bridge.run(closed, timeout, "wait_closed")
+
+    wait_closed = twin(await_closed)
 
     def __repr__(self) -> str:
         return f"<Client {self.name!r} {self.conn or '-'} {self.state.name.lower()}>"
@@ -218,7 +207,7 @@ class Client(Endpoint):
     async def _open(self) -> None:
         """The first connection: failures raise ``ConnectionFailed`` to the caller."""
         await self._attempt()
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _open_quietly(self) -> None:
         """The first attempt of ``connect(wait=False)``: a failure is recorded, not raised."""
@@ -226,9 +215,9 @@ class Client(Endpoint):
             await self._open()
 
     async def _attempt(self) -> None:
-        lab = self._lab
+        session = self._ctx.session
         self.attempts += 1
-        self.conn = conn = lab._new_conn_id()
+        self.conn = conn = session.new_conn_id()
         self.ws = None
         await self._emit("connecting", conn=conn, peer=self.peer_name, data=redact_url(self.url))
         parts = urlsplit(self.url)
@@ -242,7 +231,7 @@ class Client(Endpoint):
                 if short is not None:  # fail now: a server out of descriptors never answers
                     raise OSError(errno.EMFILE, short)
                 sock = await _open_socket(host, port)
-                lab._expect(conn, sock.getsockname(), self.name, self.peer_name)
+                session.expect(conn, sock.getsockname(), self.name, self.peer_name)
                 self.ws = await connect(
                     self.url, sock=sock, proxy=None, create_connection=self._connection_class, **self._options
                 )
@@ -256,15 +245,15 @@ class Client(Endpoint):
                 sock.close()
             raise
         assert self.ws is not None
-        pair = lab._pairs.get(conn)
+        pair = session.pairs.get(conn)
         if pair is not None and pair.server is not None:
-            await lab._wait_flag(pair.server_connected)
+            await session.wait_flag(pair.server_connected)
         await self._emit("open", conn=conn, peer=self.peer_name, detail=_negotiated(self.ws))
         if pair is not None:
             pair.client_opened.set()
         self.close_code = self.close_reason = None
         self._reader = asyncio.create_task(self._read(), name=f"wslab-read-{self.name}")
-        self._lab._changed()
+        self._ctx.session.changed()
 
     async def _failed(self, exc: BaseException) -> None:
         """A failed attempt, as a browser reports it: ``error``, then ``close`` with 1006."""
@@ -278,14 +267,14 @@ class Client(Endpoint):
 
     async def _end_attempt(self, words: str, exc: BaseException | None) -> None:
         """``error`` then ``close`` 1006 for an attempt that never opened; its pair is finished."""
-        pair = self._lab._pairs.get(self.conn or "")
+        pair = self._ctx.session.pairs.get(self.conn or "")
         if (
             pair is not None
             and pair.server is not None
             and self.ws is None
             and isinstance(exc, NegotiationError)
         ):
-            await self._lab._wait_flag(pair.server_connected)  # the server's rows first, every run
+            await self._ctx.session.wait_flag(pair.server_connected)  # the server's rows first, every run
         await self._emit("error", conn=self.conn, peer=self.peer_name, error=words, exc=exc)
         await self._emit(
             "close",
@@ -300,7 +289,7 @@ class Client(Endpoint):
             pair.client_opened.set()  # a server waiting for our open may go on
             pair.done = True
         self._arrived.set()
-        self._lab._changed()
+        self._ctx.session.changed()
 
     def _failure_words(self, exc: BaseException) -> str:
         """Why the attempt failed, with websockets' cause; what a page could not see is marked so."""
@@ -328,7 +317,7 @@ class Client(Endpoint):
         ws = self.ws
         assert ws is not None and self.conn is not None
         conn = self.conn
-        pair = self._lab._pairs.get(conn)
+        pair = self._ctx.session.pairs.get(conn)
         try:
             async for message in ws:
                 self.inbox.append(message)
@@ -341,12 +330,12 @@ class Client(Endpoint):
                 if pair is not None:
                     pair.s2c_received += 1
                 self._arrived.set()
-                self._lab._changed()
+                self._ctx.session.changed()
         except ConnectionClosed:
             pass
         await ws.wait_closed()
         if pair is not None and pair.server is not None:
-            await self._lab._wait_flag(pair.server_closed)
+            await self._ctx.session.wait_flag(pair.server_closed)
         end = ending(ws)  # as a browser reports it: error only when this end failed the connection
         self.close_code, self.close_reason = end.code, end.reason
         by = ws.protocol.close_rcvd_then_sent
@@ -379,7 +368,7 @@ class Client(Endpoint):
         if pair is not None:
             pair.done = True
         self._arrived.set()
-        self._lab._changed()
+        self._ctx.session.changed()
 
     async def _retry(self) -> None:
         """Try again on the policy's schedule until open, closed by the user, or out of attempts."""
@@ -428,7 +417,7 @@ class Client(Endpoint):
             self._record("note", conn=self.conn, detail=f"{len(self.outbox)} queued messages never sent")
             self.outbox.clear()
         self._arrived.set()
-        self._lab._changed()
+        self._ctx.session.changed()
 
     async def _send_and_settle(self, data: Payload, text: bool | None = None) -> None:
         if self.reconnecting and self.reconnect is not None and self.reconnect.queue:
@@ -443,11 +432,11 @@ class Client(Endpoint):
             )
             return
         await self._send_now(data, text)
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _send_now(self, data: Payload, text: bool | None = None) -> None:
         ws = self._require_open()
-        pair = self._lab._pairs.get(self.conn or "")
+        pair = self._ctx.session.pairs.get(self.conn or "")
         if text and isinstance(data, bytes):
             await self._emit(
                 "send",
@@ -471,7 +460,7 @@ class Client(Endpoint):
             raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
 
     async def _recv(self, timeout: float | None) -> Payload:
-        limit = self._lab.timeout if timeout is None else timeout
+        limit = self._ctx.limits.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
                 while not self.inbox:
@@ -506,7 +495,7 @@ class Client(Endpoint):
             await self._emit("note", conn=conn, peer=self.peer_name, detail=words)
 
     async def _wait(self, done: Callable[[], bool], timeout: float | None, what: str) -> None:
-        limit = self._lab.timeout if timeout is None else timeout
+        limit = self._ctx.limits.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
                 while not done():
@@ -514,7 +503,7 @@ class Client(Endpoint):
                     await self._arrived.wait()
         except TimeoutError:
             raise WslabTimeout(f"{self.name} was not {what} within {limit} s") from None
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _close(self, code: int, reason: str) -> None:
         check_close(code, reason)  # before anything is recorded: a bad code changes nothing
@@ -544,13 +533,13 @@ class Client(Endpoint):
             return
         if ws.state is State.OPEN:
             await self._emit("closing", conn=self.conn, peer=self.peer_name, code=code, reason=reason)
-            await self._lab._unless_held(self.conn, ws.close(code, reason))
+            await self._ctx.session.unless_held(self.conn, ws.close(code, reason))
         try:
-            async with asyncio.timeout(self._lab.timeout):
-                await self._lab._unless_held(self.conn, asyncio.shield(self._reader))
+            async with asyncio.timeout(self._ctx.limits.timeout):
+                await self._ctx.session.unless_held(self.conn, asyncio.shield(self._reader))
         except TimeoutError:
-            raise WslabTimeout(f"the connection did not close within {self._lab.timeout} s") from None
-        await self._lab._settle()
+            raise WslabTimeout(f"the connection did not close within {self._ctx.limits.timeout} s") from None
+        await self._ctx.session.settle()
 
     async def _drop(self) -> None:
         ws = self._require_open()
@@ -564,7 +553,7 @@ class Client(Endpoint):
         reader = self._reader
         if reader is not None:
             await asyncio.gather(asyncio.shield(reader), return_exceptions=True)
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _stall(self, seconds: float) -> None:
         ws = self._require_open()

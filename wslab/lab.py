@@ -15,12 +15,14 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._endpoint import Pair
+from ._bridge import Bridge, Limits, twin
+from ._context import Context
 from ._fds import RUN_OUT, out_of_fds, raise_fd_limit
 from ._loop import LoopThread
+from ._session import Pair, Session
 from .client import Client
 from .diagram import Diagram, Mermaid, to_mermaid
-from .errors import LoopError, WslabError, WslabTimeout
+from .errors import WslabError
 from .eventlog import EventLog
 from .events import Kind, Payload
 from .hooks import Hook
@@ -89,8 +91,6 @@ class Lab:
         elif not callable(clock):
             raise ValueError(f"clock must be 'wall', 'logical' or a callable, not {clock!r}")
         self.name = name
-        self.timeout = timeout
-        self.settle_timeout = settle
         self.recorder = Recorder(
             capacity=capacity, clock=clock, max_payload=max_payload, payload_budget=payload_budget
         )
@@ -99,25 +99,24 @@ class Lab:
         self.keep_closed = keep_closed
         """How many closed clients ``clients`` keeps to look back at (live ones are always kept)."""
         self.wires: list[Wire] = []
-        self.browsers: list[Browser] = []  # wslab.browser: the seed's client in the notebook page
-        self._paths: dict[str, tuple[str, str, str]] = {}  # path -> (conn, peer, server), see _claim_path
-        self._cleanups: list[Callable[[], None]] = []  # run by close(): e.g. wslab.node's processes
-        self.buses: list[RedisBus] = []
-        self.in_flight = 0
-        """Work outside any pair that a step must wait for: broadcasts still crossing a bus."""
-        self._background: set[asyncio.Future[Any]] = set()
-        self._pairs: dict[str, Pair] = {}
-        self._expected: dict[tuple[str, int], tuple[str, str]] = {}
-        self._conn_count = 0
-        self._next_number: dict[str, int] = {}
-        self._activity: asyncio.Event | None = None
-        self._closed = False
+        self.browsers: list[Browser] = []  # wslab.browser: the classic client in the notebook page
         with _LIVE_LOCK:
             previous = _LIVE.get(name)
             _LIVE[name] = self
         if previous is not None and previous is not self:
             previous.close()
         self._loop = LoopThread(name=f"wslab-{name}")
+        limits = Limits(timeout=timeout, settle=settle)
+        self._session = Session(limits)
+        self.context = Context(
+            recorder=self.recorder,
+            bridge=Bridge(self._loop, limits),
+            session=self._session,
+            limits=limits,
+            connector=self,
+        )
+        """What endpoints get from this lab (they never see the lab itself)."""
+        self.buses: list[RedisBus] = self._session.buses
         self._loop.loop.set_exception_handler(self._on_loop_exception)
         _raise_fd_limit_once()
 
@@ -231,7 +230,7 @@ class Lab:
 
         async def start() -> Server:
             server = Server(
-                self,
+                self.context,
                 self._unique(name, "server", [s.name for s in self.servers]),
                 handler=handler,
                 echo=echo,
@@ -246,6 +245,7 @@ class Lab:
             )
             await server._start()
             self.servers.append(server)
+            self._session.servers.add(server.name)
             return server
 
         return await self._on_loop(start())
@@ -327,7 +327,7 @@ class Lab:
             options.setdefault("open_timeout", self.timeout)
             options.setdefault("close_timeout", self.settle_timeout)  # a silent peer: no 10 s hang
             client = Client(
-                self,
+                self.context,
                 self._unique(name, "client", [c.name for c in self.clients]),
                 targets[0][0],
                 peer=targets[0][1],
@@ -348,14 +348,36 @@ class Lab:
 
         return await self._on_loop(start())
 
-    def redis_bus(self, url: str, servers: Sequence[Server] = (), *, name: str = "redis") -> RedisBus:
+    async def aredis_bus(
+        self,
+        url: str,
+        servers: Sequence[Server] = (),
+        *,
+        name: str = "redis",
+        prefix: str = "wslab",
+        presence_every: float = 0.5,
+        presence_ttl: float = 2.0,
+        timeout: float | None = None,
+    ) -> RedisBus:
         """Link ``servers`` to a Redis pub/sub bus at ``url``: broadcasts and presence cross processes.
 
         See :mod:`wslab.redis_bus` (``start_redis()`` runs a local ``redis-server`` for lessons).
         """
         from .redis_bus import RedisBus
 
-        return RedisBus(self, url, servers, name=name)
+        bus = RedisBus(
+            self.context,
+            url,
+            servers,
+            name=name,
+            prefix=prefix,
+            presence_every=presence_every,
+            presence_ttl=presence_ttl,
+        )
+        await self.context.bridge.run(bus._open(), timeout, "redis_bus")
+        return bus
+
+    redis_bus = twin(aredis_bus)
 
     def browser(self, server: Server, *, name: str | None = None) -> Browser:
         """The seed's JavaScript client in the notebook page, connected to ``server``: display it.
@@ -488,37 +510,47 @@ class Lab:
             f"{self.recorder.total} events>"
         )
 
-    # --- plumbing for servers and clients ---------------------------------------------------
+    # --- limits and state, kept in the runtime objects the endpoints share ---------------------
+
+    @property
+    def timeout(self) -> float:
+        """Seconds an operation may take (connect, recv, close…) before ``WslabTimeout``."""
+        return self.context.limits.timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.context.limits.timeout = value
+
+    @property
+    def settle_timeout(self) -> float:
+        """Seconds a step waits, at most, for what it caused to be recorded."""
+        return self.context.limits.settle
+
+    @settle_timeout.setter
+    def settle_timeout(self, value: float) -> None:
+        self.context.limits.settle = value
+
+    @property
+    def in_flight(self) -> int:
+        """Work outside any pair that a step must wait for: broadcasts still crossing a bus."""
+        return self._session.in_flight
+
+    @property
+    def bridge(self) -> Bridge:
+        """The loop bridge the lab's blocking calls go through."""
+        return self.context.bridge
+
+    @property
+    def _closed(self) -> bool:
+        return self.context.bridge.closed
+
+    # --- plumbing: delegates to the bridge and the session, for peers not yet on the context ----
 
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
-        """Run ``coro`` on the lab's loop and wait, bounded; refuse where waiting would deadlock."""
-        if self._closed:
-            coro.close()
-            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
-        if self._loop.in_loop():
-            coro.close()
-            raise LoopError(
-                f"{what}() blocks, so it cannot be called from inside the lab's event loop "
-                f"(a hook or a handler): use 'await ….a{what}()' there instead"
-            )
-        limit = (self.timeout if timeout is None else timeout) + self.settle_timeout
-        return self._loop.run(self._bounded(coro, limit, what), limit, what)
-
-    async def _bounded(self, coro: Coroutine[Any, Any, T], limit: float, what: str) -> T:
-        bound = asyncio.timeout(limit)
-        try:
-            async with bound:
-                return await coro
-        except TimeoutError:
-            if not bound.expired():  # the call timed out on its own and said why
-                raise
-            raise WslabTimeout(f"{what}() did not finish within {limit} s") from None
+        return self.context.bridge.block(coro, timeout, what)
 
     async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
-            coro.close()
-            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
-        return await self._loop.arun(coro)
+        return await self.context.bridge.on_loop(coro)
 
     def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """A server's ``accept`` out of descriptors is an event, not a line on stderr."""
@@ -529,8 +561,7 @@ class Lab:
                 if server._listens_on(listening):
                     words = f"{out_of_fds()}: {server.name} could not accept a connection"
                     task = loop.create_task(server._emit("error", error=words, exc=exc))
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
+                    self._session.keep(task)
                     return
         loop.default_exception_handler(context)
 
@@ -546,97 +577,44 @@ class Lab:
         gone = {id(c) for c in closed[: max(0, len(closed) - self.keep_closed)]}
         self.clients = [c for c in self.clients if id(c) not in gone]
 
+    @property
+    def _cleanups(self) -> list[Callable[[], None]]:
+        return self.context.cleanups
+
+    @property
+    def _pairs(self) -> dict[str, Pair]:
+        return self._session.pairs
+
+    @property
+    def _expected(self) -> dict[tuple[str, int], tuple[str, str]]:
+        return self._session.expected
+
     def _new_conn_id(self) -> str:
-        self._conn_count += 1
-        return f"c{self._conn_count}"
+        return self._session.new_conn_id()
 
     def _unique(self, wanted: str | None, base: str, taken: list[str]) -> str:
-        if wanted is not None:
-            if wanted in taken:
-                raise ValueError(f"the name {wanted!r} is taken in this lab")
-            return wanted
-        if base not in taken:
-            return base
-        used = set(taken)  # a set, and numbering goes on from the last one: churn stays linear
-        n = self._next_number.get(base, 2)
-        while f"{base}{n}" in used:
-            n += 1
-        self._next_number[base] = n + 1
-        return f"{base}{n}"
+        return self._session.unique(wanted, base, taken)
 
     def _expect(self, conn: str, local: Any, client: str, server: str | None) -> None:
-        """A client of ours is about to shake hands from ``local``: pair it with our server."""
-        self._expected[(str(local[0]), int(local[1]))] = (conn, client)
-        ours = server if any(s.name == server for s in self.servers) else None  # else: not ours to wait on
-        self._pairs[conn] = Pair(conn=conn, client=client, server=ours)
+        self._session.expect(conn, local, client, server)
 
     def _claim_path(self, path: str, conn: str, peer: str, server: str) -> None:
-        """A peer we cannot see the address of (a page, a Node process) will ask ``server`` for ``path``."""
-        self._paths[path] = (conn, peer, server)
+        self._session.claim_path(path, conn, peer, server)
 
     def _claim(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str]:
-        """The connection id and peer name for a connection a server just accepted."""
-        key = (str(remote[0]), int(remote[1])) if remote else ("", 0)
-        found = self._expected.pop(key, None)
-        if found is not None:
-            pair = self._pairs.get(found[0])
-            if pair is not None and pair.server == server:
-                return found
-            if pair is not None:  # reached one of our servers by URL: pair them now
-                pair.server = server
-            return found  # without a pair: a wire relays a client that is not ours, under its id
-        if path is not None and path in self._paths and self._paths[path][2] == server:
-            conn, peer, _ = self._paths.pop(path)  # once: a second visit is someone else
-            return conn, peer
-        conn = self._new_conn_id()
-        return conn, f"peer-{conn}"
+        return self._session.claim(remote, server, path)
 
     def _changed(self) -> None:
-        if self._activity is not None:
-            self._activity.set()
+        self._session.changed()
 
     async def _settle(self, timeout: float | None = None) -> None:
-        """Wait (best effort, bounded) until all our pairs are quiet."""
-        if self._activity is None:
-            self._activity = asyncio.Event()
-        limit = self.settle_timeout if timeout is None else timeout
-        for conn in [c for c, p in self._pairs.items() if p.done]:
-            del self._pairs[conn]  # a finished pair is quiet for good: stop scanning it on every call
-        try:
-            async with asyncio.timeout(limit):
-                while self.in_flight or not all(p.quiet() for p in self._pairs.values()):
-                    self._activity.clear()
-                    await self._activity.wait()
-        except TimeoutError:
-            pass
-        await asyncio.sleep(0)
+        await self._session.settle(timeout)
 
     async def _wait_flag(self, flag: asyncio.Event) -> None:
-        try:
-            async with asyncio.timeout(self.settle_timeout):
-                await flag.wait()
-        except TimeoutError:
-            pass
+        await self._session.wait_flag(flag)
 
     async def _unless_held(self, conn: str | None, awaitable: Awaitable[Any]) -> None:
-        """Await ``awaitable``, but return as soon as a wire holds this connection's close frame."""
-        task = asyncio.ensure_future(awaitable)
-        pair = self._pairs.get(conn or "")
-        if pair is None or pair.wire is None:
-            await task
-            return
-        if self._activity is None:
-            self._activity = asyncio.Event()
-        while not task.done():
-            if pair.wire is not None and pair.wire.holding():
-                self._background.add(task)  # it ends when the wire lets the frame go (or the lab closes)
-                task.add_done_callback(self._background.discard)
-                return
-            self._activity.clear()
-            waiter = asyncio.ensure_future(self._activity.wait())
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        task.result()
+        await self._session.unless_held(conn, awaitable)
 
     async def _shutdown(self) -> None:
         for bus in self.buses:
@@ -655,7 +633,7 @@ class Lab:
             await wire._stop()
 
     def _finish(self) -> None:
-        self._closed = True
+        self.context.bridge.closed = True
         self._loop.stop()
         for cleanup in reversed(self._cleanups):
             with contextlib.suppress(Exception):  # one failing cleanup must not leave the others

@@ -18,7 +18,7 @@ Presence has two ways out, and only two:
 :func:`start_redis` runs ``redis-server`` (Debian package ``redis-server``) as a child process on
 loopback, for lessons and tests; :func:`redis_available` says whether it and redis-py are there.
 :func:`spawn_server` runs a small chat server linked to the bus in a separate Python process
-(``python -m wslab.redis_bus``), so several processes really share one bus.
+(``python -m wslab._redis_child``), so several processes really share one bus.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._bridge import Bridge, twin
 from .errors import WslabError, WslabTimeout
 from .rooms import BusCallback, BusMessage, Subscribers
 
 if TYPE_CHECKING:
-    from .lab import Lab
+    from ._context import Context
     from .server import Peer, Server
 
 __all__ = ["RedisBus", "RedisProcess", "ServerProcess", "redis_available", "spawn_server", "start_redis"]
@@ -136,8 +137,8 @@ def _stop_children() -> None:  # pragma: no cover - interpreter exit
 class RedisBus(Subscribers):
     """A :class:`~wslab.rooms.Bus` over Redis pub/sub, with presence kept in expiring hashes.
 
-    Make it with ``lab.redis_bus(url, servers)`` (or ``RedisBus(lab, url, servers)``): it connects
-    in the lab's loop, subscribes to ``<prefix>:*`` and links the servers. Every process that
+    Make it with ``lab.redis_bus(url, servers)`` (``await lab.aredis_bus(…)`` in async code): it
+    connects in the lab's loop, subscribes to ``<prefix>:*`` and links the servers. Every process that
     links its servers to the same Redis and prefix shares their broadcasts. Presence is written
     every ``presence_every`` seconds with a time to live of ``presence_ttl``, for the servers that
     are serving; a server that stops serving drops out when its time to live runs out, and
@@ -146,7 +147,7 @@ class RedisBus(Subscribers):
 
     def __init__(
         self,
-        lab: Lab,
+        ctx: Context,
         url: str,
         servers: Sequence[Server] = (),
         *,
@@ -159,7 +160,7 @@ class RedisBus(Subscribers):
             raise WslabError("the redis package is not installed: pip install redis")
         if not 0 < presence_every < presence_ttl:
             raise ValueError("presence_every must be positive and shorter than presence_ttl")
-        self._lab = lab
+        self._ctx = ctx
         self.url = url
         self.name = name
         self.prefix = prefix
@@ -173,9 +174,17 @@ class RedisBus(Subscribers):
         self._client: Any = None
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
-        lab._block(self._connect(), None, "redis_bus")
-        lab.buses.append(self)
-        for server in servers:
+        self._servers_to_link = list(servers)
+
+    @property
+    def bridge(self) -> Bridge:
+        return self._ctx.bridge
+
+    async def _open(self) -> None:
+        """Connect, subscribe and link the servers given (``lab.redis_bus`` awaits it on the loop)."""
+        await self._connect()
+        self._ctx.session.buses.append(self)
+        for server in self._servers_to_link:
             self.attach(server)
 
     # --- Bus ------------------------------------------------------------------------------------
@@ -184,7 +193,8 @@ class RedisBus(Subscribers):
         """Publish on ``<prefix>:<topic>``; every subscribed process gets it, this one included."""
         self.published += 1
         # every bus of this lab on the same prefix will hear it: the lab's steps wait for all of them
-        self._lab.in_flight += sum(1 for bus in self._lab.buses if bus.prefix == self.prefix and bus._client)
+        session = self._ctx.session
+        session.in_flight += sum(1 for bus in session.buses if bus.prefix == self.prefix and bus._client)
         await self._client.publish(f"{self.prefix}:{topic}", message.to_json())
 
     # --- servers and presence ----------------------------------------------------------------
@@ -195,30 +205,27 @@ class RedisBus(Subscribers):
         if server not in self.servers:
             self.servers.append(server)
 
-    def presence(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Who is online on every server of every process: ``{server: {conn: meta}}``."""
-        return self._lab._block(self.apresence(), None, "presence")
+    async def apresence(self, *, timeout: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Who is online on every server of every process: ``{server: {conn: meta}}``.
 
-    async def apresence(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Async twin of :meth:`presence` (it first publishes this process's own presence)."""
-        return await self._lab._on_loop(self._read_presence())
+        It first publishes this process's own presence, so its servers are always up to date.
+        """
+        return await self._ctx.bridge.run(self._read_presence(), timeout, "presence")
 
-    def refresh_presence(self) -> None:
+    presence = twin(apresence)
+
+    async def arefresh_presence(self, *, timeout: float | None = None) -> None:
         """Write this bus's presence now instead of at the next round (after a change of ``meta``)."""
-        self._lab._block(self.arefresh_presence(), None, "refresh_presence")
+        await self._ctx.bridge.run(self._write_presence(), timeout, "refresh_presence")
 
-    async def arefresh_presence(self) -> None:
-        """Async twin of :meth:`refresh_presence`; in a handler, ``await`` this one."""
-        await self._lab._on_loop(self._write_presence())
+    refresh_presence = twin(arefresh_presence)
 
-    def close(self) -> None:
+    async def aclose(self, *, timeout: float | None = None) -> None:
         """Stop publishing presence, unsubscribe and disconnect (``lab.close()`` does it too)."""
         if self._client is not None:
-            self._lab._block(self.aclose(), None, "close")
+            await self._ctx.bridge.run(self._disconnect(), timeout, "close")
 
-    async def aclose(self) -> None:
-        """Async twin of :meth:`close`."""
-        await self._lab._on_loop(self._disconnect())
+    close = twin(aclose)
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.servers)
@@ -257,9 +264,10 @@ class RedisBus(Subscribers):
                     except Exception:  # one broken server must not stop the bus
                         self.callback_errors += 1
             finally:
-                if self._lab.in_flight and any(s.name == message.origin for s in self._lab.servers):
-                    self._lab.in_flight -= 1
-                    self._lab._changed()
+                session = self._ctx.session
+                if session.in_flight and message.origin in session.servers:
+                    session.in_flight -= 1
+                    session.changed()
 
     def _presence_key(self, server: Server) -> str:
         return f"{self.prefix}:presence:{server.name}"
@@ -290,7 +298,7 @@ class RedisBus(Subscribers):
             await asyncio.sleep(self.presence_every)
 
     async def _read_presence(self) -> dict[str, dict[str, dict[str, Any]]]:
-        for bus in self._lab.buses:  # this process's serving servers are always up to date
+        for bus in self._ctx.session.buses:  # this process's serving servers are always up to date
             if bus._client is not None:
                 await bus._write_presence()
         out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -319,7 +327,7 @@ class RedisBus(Subscribers):
                 await self._pubsub.aclose()
                 await self._client.aclose()
         self._client = self._pubsub = None
-        self._lab.in_flight = 0  # what was still crossing this bus will not be heard now
+        self._ctx.session.in_flight = 0  # what was still crossing this bus will not be heard now
 
 
 # --- a server in another process ----------------------------------------------------------------
@@ -328,7 +336,7 @@ class RedisBus(Subscribers):
 class ServerProcess:
     """A small chat server in a separate Python process, linked to a Redis bus; see :func:`spawn_server`.
 
-    The child (``python -m wslab.redis_bus``) has its own lab, server and :class:`RedisBus`, and
+    The child (``python -m wslab._redis_child``) has its own lab, server and :class:`RedisBus`, and
     prints its port once it serves. :meth:`kill` is a crash (SIGKILL: no cleanup runs, its presence
     expires by itself); :meth:`stop` is a clean shutdown (its ``lab.close()`` deletes its presence).
     """
@@ -350,7 +358,7 @@ class ServerProcess:
         package_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        args = [sys.executable, "-m", "wslab.redis_bus", redis_url, name]
+        args = [sys.executable, "-m", "wslab._redis_child", redis_url, name]
         args += ["--ttl", str(presence_ttl), "--every", str(presence_every), "--prefix", prefix]
         self._log = tempfile.TemporaryFile(mode="w+", prefix=f"wslab-{name}-")  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -481,41 +489,3 @@ def chat_handler(bus: RedisBus) -> Any:
         return "error: unknown command (hello, join, say)"
 
     return handle
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m wslab.redis_bus REDIS_URL NAME [--ttl S] [--every S] [--prefix P]``.
-
-    Serves the chat of :func:`spawn_server` on a free loopback port, prints the port on one line,
-    and runs until its standard input closes; then it shuts down cleanly.
-    """
-    import argparse
-
-    from wslab.lab import Lab
-    from wslab.redis_bus import RedisBus as Bus  # this module's import name, not __main__
-
-    parser = argparse.ArgumentParser(prog="python -m wslab.redis_bus", description=main.__doc__)
-    parser.add_argument("redis_url")
-    parser.add_argument("name")
-    parser.add_argument("--ttl", type=float, default=2.0)
-    parser.add_argument("--every", type=float, default=0.5)
-    parser.add_argument("--prefix", default="wslab")
-    args = parser.parse_args(argv)
-    with Lab(name=f"process-{args.name}") as lab:
-        bus = Bus(
-            lab,
-            args.redis_url,
-            name=f"bus-{args.name}",
-            prefix=args.prefix,
-            presence_ttl=args.ttl,
-            presence_every=args.every,
-        )
-        server = lab.serve(chat_handler(bus), name=args.name)
-        bus.attach(server)
-        bus.refresh_presence()
-        print(server.port, flush=True)
-        sys.stdin.read()
-
-
-if __name__ == "__main__":
-    main()

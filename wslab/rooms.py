@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast, runti
 
 from websockets.protocol import State
 
+from ._bridge import Bridge
 from .describe import preview
 from .errors import NotConnected, WslabError
 from .events import Payload
@@ -178,6 +179,11 @@ class RoomsMixin:
     def _me(self) -> Server:
         return cast("Server", self)
 
+    @property
+    def bridge(self) -> Bridge:
+        """The lab's loop bridge, as the server's."""
+        return self._me()._ctx.bridge
+
     # --- rooms ----------------------------------------------------------------------------------
 
     @property
@@ -264,7 +270,7 @@ class RoomsMixin:
 
     # --- broadcast ------------------------------------------------------------------------------
 
-    def broadcast(
+    async def abroadcast(
         self,
         data: Payload,
         room: str | None = None,
@@ -277,31 +283,33 @@ class RoomsMixin:
 
         ``everywhere=True`` also publishes it on this server's bus, so the other servers send it to
         their own clients. Returns how many connections *of this server* got it; it returns once
-        every message it caused has arrived.
+        every message it caused has arrived. In a handler or a hook, ``await`` this one: the call
+        that triggered the handler settles for it.
         """
-        me = self._me()
+        bridge = self._me()._ctx.bridge
+        if bridge.in_loop():  # in a handler or hook: the call that triggered it settles
+            return await self._broadcast(data, room, _conn_id(exclude), everywhere)
         coro = self._broadcast_and_settle(data, room, _conn_id(exclude), everywhere)
-        return me._lab._block(coro, timeout, "broadcast")
+        return await bridge.run(coro, timeout, "broadcast")
 
-    async def abroadcast(
+    def broadcast(
         self,
         data: Payload,
         room: str | None = None,
         exclude: str | Peer | None = None,
         *,
         everywhere: bool = False,
+        timeout: float | None = None,
     ) -> int:
-        """Async twin of :meth:`broadcast`; in a handler or a hook, ``await`` this one."""
-        me = self._me()
-        if me._lab._loop.in_loop():  # in a handler or hook: the call that triggered it settles
-            return await self._broadcast(data, room, _conn_id(exclude), everywhere)
-        return await me._lab._on_loop(self._broadcast_and_settle(data, room, _conn_id(exclude), everywhere))
+        """Blocking twin of :meth:`abroadcast` (not :func:`twin`: that one asks where it runs)."""
+        coro = self._broadcast_and_settle(data, room, _conn_id(exclude), everywhere)
+        return self.bridge.block(coro, timeout, "broadcast")
 
     async def _broadcast_and_settle(
         self, data: Payload, room: str | None, exclude: str | None, everywhere: bool
     ) -> int:
         sent = await self._broadcast(data, room, exclude, everywhere)
-        await self._me()._lab._settle()
+        await self._me()._ctx.session.settle()
         return sent
 
     async def _broadcast(self, data: Payload, room: str | None, exclude: str | None, everywhere: bool) -> int:
@@ -344,7 +352,7 @@ class RoomsMixin:
             return
         if self.bus is not None:
             raise WslabError(f"{me.name} is already on bus {self.bus.name!r}")
-        if isinstance(bus, LocalBus) and any(s._lab is not me._lab for s in bus.servers):
+        if isinstance(bus, LocalBus) and any(s._ctx is not me._ctx for s in bus.servers):
             # a LocalBus calls its servers directly, so they must all run in one lab's loop
             raise WslabError(f"bus {bus.name!r} links servers of another lab: a LocalBus stays in one lab")
         self.bus = bus
@@ -420,14 +428,15 @@ class Pool:
     ) -> Client:
         """Connect a new client to the server :meth:`pick` chooses; like ``lab.connect``."""
         server = self.pick()
-        return server._lab.connect(server, path=path, name=name, on=on, **options)
+        return cast("Client", server._ctx.connector.connect(server, path=path, name=name, on=on, **options))
 
     async def aconnect(
         self, *, path: str = "/", name: str | None = None, on: dict[Kind, Hook] | None = None, **options: Any
     ) -> Client:
         """Async twin of :meth:`connect`."""
         server = self.pick()
-        return await server._lab.aconnect(server, path=path, name=name, on=on, **options)
+        client = await server._ctx.connector.aconnect(server, path=path, name=name, on=on, **options)
+        return cast("Client", client)
 
     @property
     def connections(self) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server as WsServer
@@ -30,8 +30,10 @@ from websockets.exceptions import (
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from ._bridge import twin
 from ._connection import CloseWatchdog, ending, payload_size, release_compression
-from ._endpoint import Endpoint
+from ._context import Context
+from ._endpoint import Endpoint, HasContext
 from ._heartbeat import PingRecorder
 from ._redact import redact_headers, redact_url
 from .errors import NotConnected
@@ -40,9 +42,6 @@ from .hooks import Hook
 from .lifecycle import check_close
 from .rooms import RoomsMixin
 from .validation import Guard
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 __all__ = ["DEFAULT_ECHO", "Handler", "Peer", "Server"]
 
@@ -148,7 +147,7 @@ class Server(RoomsMixin, Endpoint):
 
     def __init__(
         self,
-        lab: Lab,
+        ctx: Context | HasContext,
         name: str,
         *,
         handler: Handler | None,
@@ -162,7 +161,7 @@ class Server(RoomsMixin, Endpoint):
         guard: Guard | None = None,
         record_pings: bool = False,
     ) -> None:
-        super().__init__(lab, name, on)
+        super().__init__(ctx, name, on)
         self.token = token
         self.handler = handler
         self.echo = echo
@@ -203,21 +202,17 @@ class Server(RoomsMixin, Endpoint):
                 return peer
         raise NotConnected(f"no connection {conn!r} on {self.name}")
 
-    def send(self, conn: str, data: Payload, timeout: float | None = None) -> None:
+    async def asend(self, conn: str, data: Payload, *, timeout: float | None = None) -> None:
         """Send ``data`` to connection ``conn`` and wait until what it caused is recorded."""
-        self._lab._block(self.asend(conn, data), timeout, "send")
+        await self._ctx.bridge.run(self._send_and_settle(conn, data), timeout, "send")
 
-    async def asend(self, conn: str, data: Payload) -> None:
-        """Async twin of :meth:`send`."""
-        await self._lab._on_loop(self._send_and_settle(conn, data))
+    send = twin(asend)
 
-    def close(self, timeout: float | None = None) -> None:
+    async def aclose(self, *, timeout: float | None = None) -> None:
         """Close every connection (1001 going away) and stop listening."""
-        self._lab._block(self.aclose(), timeout, "close")
+        await self._ctx.bridge.run(self._stop(1001, "server shutting down"), timeout, "close")
 
-    async def aclose(self) -> None:
-        """Async twin of :meth:`close`."""
-        await self._lab._on_loop(self._stop(1001, "server shutting down"))
+    close = twin(aclose)
 
     def _listens_on(self, sock: object) -> bool:
         """True when ``sock`` is one of this server's listening sockets."""
@@ -231,21 +226,17 @@ class Server(RoomsMixin, Endpoint):
         peer = self._peers.get(ws)  # type: ignore[call-overload]
         return (peer.id, peer.name) if peer is not None else (None, None)
 
-    def kill(self, timeout: float | None = None) -> None:
+    async def akill(self, *, timeout: float | None = None) -> None:
         """Fault: the server dies. Every TCP connection is cut with no close frame (1006)."""
-        self._lab._block(self.akill(), timeout, "kill")
+        await self._ctx.bridge.run(self._kill(), timeout, "kill")
 
-    async def akill(self) -> None:
-        """Async twin of :meth:`kill`."""
-        await self._lab._on_loop(self._kill())
+    kill = twin(akill)
 
-    def restart(self, timeout: float | None = None) -> None:
+    async def arestart(self, *, timeout: float | None = None) -> None:
         """Listen again on the same port after :meth:`kill` or :meth:`close`."""
-        self._lab._block(self.arestart(), timeout, "restart")
+        await self._ctx.bridge.run(self._restart(), timeout, "restart")
 
-    async def arestart(self) -> None:
-        """Async twin of :meth:`restart`."""
-        await self._lab._on_loop(self._restart())
+    restart = twin(arestart)
 
     def fail_next(self, error: Exception | None = None) -> None:
         """Fault: the handling of the next message raises ``error`` (the server closes with 1011)."""
@@ -260,11 +251,11 @@ class Server(RoomsMixin, Endpoint):
         for peer in self.connections:
             peer.ws.transport.abort()
         try:
-            async with asyncio.timeout(self._lab.settle_timeout):
+            async with asyncio.timeout(self._ctx.limits.settle):
                 await ws_server.wait_closed()
         except TimeoutError:
             pass
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _restart(self) -> None:
         if self.serving:
@@ -272,7 +263,7 @@ class Server(RoomsMixin, Endpoint):
         self._requested_port = self.port or self._requested_port
         await self._start()
         await self._emit("note", detail=f"{self.name} listens again")
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     def __repr__(self) -> str:
         kind = "handler" if self.handler else ("echo" if self.echo else "silent")
@@ -283,8 +274,8 @@ class Server(RoomsMixin, Endpoint):
 
     async def _start(self) -> None:
         options = dict(self._options)
-        options.setdefault("open_timeout", self._lab.timeout)
-        options.setdefault("close_timeout", self._lab.settle_timeout)
+        options.setdefault("open_timeout", self._ctx.limits.timeout)
+        options.setdefault("close_timeout", self._ctx.limits.settle)
         connection = type("Connection", (_Connection,), {"owner": self})
         self._ws_server = await serve(
             self._handle,
@@ -306,7 +297,7 @@ class Server(RoomsMixin, Endpoint):
             await self._emit("note", detail=words)
 
     async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        conn, name = self._lab._claim(ws.remote_address, self.name, urlsplit(request.path).path)
+        conn, name = self._ctx.session.claim(ws.remote_address, self.name, urlsplit(request.path).path)
         peer = Peer(self, conn, name, ws)
         self._peers[ws] = peer
         self.registry.append(peer)
@@ -381,14 +372,14 @@ class Server(RoomsMixin, Endpoint):
             peer.state = State.CLOSED
             conn, name = peer.id, peer.name
         else:
-            conn, name = self._lab._claim(ws.remote_address, self.name)
+            conn, name = self._ctx.session.claim(ws.remote_address, self.name)
         exc = ws.protocol.handshake_exc
         if peer is None:  # no complete request, so no upgrade row: say first that someone came
             await self._emit(
                 "note", conn=conn, peer=name, detail="a TCP connection came in; no complete HTTP request yet"
             )
         if timed_out:
-            limit = self._options.get("open_timeout", self._lab.timeout)
+            limit = self._options.get("open_timeout", self._ctx.limits.timeout)
             words = (
                 f"opening handshake timed out after {limit} s: the HTTP request never completed, "
                 "so the server closed the TCP connection"
@@ -408,7 +399,7 @@ class Server(RoomsMixin, Endpoint):
 
     async def _handle(self, ws: ServerConnection) -> None:
         peer = self._peers[ws]
-        pair = self._lab._pairs.get(peer.id)
+        pair = self._ctx.session.pairs.get(peer.id)
         peer.state = State.OPEN
         if pair is not None:
             pair.busy += 1  # the client's connect() settles only after our welcome is on its way
@@ -417,13 +408,13 @@ class Server(RoomsMixin, Endpoint):
                 await self._emit("connection", conn=peer.id, peer=peer.name)
                 if pair is not None:
                     pair.server_connected.set()
-                    await self._lab._wait_flag(pair.client_opened)
+                    await self._ctx.session.wait_flag(pair.client_opened)
                 if self.welcome is not None:
                     await self._send(peer, self.welcome)
             finally:
                 if pair is not None:
                     pair.busy -= 1
-                    self._lab._changed()
+                    self._ctx.session.changed()
             async for message in ws:
                 await self._on_message(peer, message)
         except (ConnectionClosed, NotConnected):  # also a reply to a peer that closed meanwhile
@@ -432,7 +423,7 @@ class Server(RoomsMixin, Endpoint):
             await self._closed(peer)
 
     async def _on_message(self, peer: Peer, message: Payload) -> None:
-        pair = self._lab._pairs.get(peer.id)
+        pair = self._ctx.session.pairs.get(peer.id)
         if pair is not None:
             pair.busy += 1
             pair.c2s_received += 1
@@ -449,7 +440,7 @@ class Server(RoomsMixin, Endpoint):
         finally:
             if pair is not None:
                 pair.busy -= 1
-            self._lab._changed()
+            self._ctx.session.changed()
 
     async def _reply_to(self, peer: Peer, message: Payload) -> Payload | None:
         value: Any = message
@@ -490,7 +481,7 @@ class Server(RoomsMixin, Endpoint):
         if peer.state is not State.OPEN:
             raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}")
         size = payload_size(data)
-        pair = self._lab._pairs.get(peer.id)
+        pair = self._ctx.session.pairs.get(peer.id)
         event = self._data("send", peer.id, peer.name, data, size)
         if event is not None:
             await self._run_hooks(event)
@@ -512,7 +503,7 @@ class Server(RoomsMixin, Endpoint):
         except NotConnected as exc:  # like ws.send() on a socket that is gone: an error, then raise
             await self._emit("error", conn=peer.id, peer=peer.name, error=f"send failed: {exc}")
             raise
-        await self._lab._settle()
+        await self._ctx.session.settle()
 
     async def _close_peer(self, peer: Peer, code: int, reason: str) -> None:
         if peer.state is not State.OPEN:
@@ -548,10 +539,10 @@ class Server(RoomsMixin, Endpoint):
         self._peers.pop(ws, None)
         peer._ws = None  # the registry keeps the peer's story, not its websockets objects
         self._forget_old_closed()
-        pair = self._lab._pairs.get(peer.id)
+        pair = self._ctx.session.pairs.get(peer.id)
         if pair is not None:
             pair.server_closed.set()
-        self._lab._changed()
+        self._ctx.session.changed()
 
     def _forget_old_closed(self) -> None:
         """Keep the newest :data:`KEEP_CLOSED` closed connections in the registry, forget older ones.
@@ -570,7 +561,7 @@ class Server(RoomsMixin, Endpoint):
         ws_server.close(close_connections=False)
         for peer in self.connections:  # one by one, so the events come in the same order every run
             await self._close_peer(peer, code, reason)
-        grace = self._lab.settle_timeout
+        grace = self._ctx.limits.settle
         try:
             async with asyncio.timeout(grace):
                 await ws_server.wait_closed()
@@ -585,4 +576,4 @@ class Server(RoomsMixin, Endpoint):
             for peer in self.registry:
                 if peer._ws is not None and not peer._ws.transport.is_closing():
                     peer._ws.transport.abort()
-        await self._lab._settle()
+        await self._ctx.session.settle()

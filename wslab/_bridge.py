@@ -1,0 +1,111 @@
+"""The bridge between a caller's thread and the lab's private loop: every call, bounded, one rule.
+
+Each public operation is written once, as a coroutine method; :func:`twin` makes its blocking
+twin, so the two can never drift apart. Both take the same ``timeout`` and are bounded by the
+same rule: ``timeout`` (the lab's ``timeout`` when None) plus the lab's settle time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from ._loop import LoopThread
+from .errors import LoopError, WslabError, WslabTimeout
+
+__all__ = ["Bridge", "Limits", "twin"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+@dataclass(slots=True)
+class Limits:
+    """The lab's two time limits, shared by everything that waits (learners may change them)."""
+
+    timeout: float
+    """Seconds an operation may take (a connect, a recv, a close)."""
+    settle: float
+    """Seconds a step waits, at most, for what it caused to be recorded."""
+
+
+class Bridge:
+    """Runs coroutines on the lab's loop: blocking from a caller's thread, awaited from any loop."""
+
+    def __init__(self, loop: LoopThread, limits: Limits) -> None:
+        self.loop = loop
+        self.limits = limits
+        self.closed = False
+
+    def in_loop(self) -> bool:
+        """True when called from the lab's own loop (a hook, a handler)."""
+        return self.loop.in_loop()
+
+    def bound(self, timeout: float | None) -> float:
+        """The one timeout rule: ``timeout`` (the lab's when None) plus the settle time."""
+        return (self.limits.timeout if timeout is None else timeout) + self.limits.settle
+
+    def block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
+        """Run ``coro`` on the lab's loop and wait, bounded; refuse where waiting would deadlock."""
+        if self.closed:
+            coro.close()
+            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+        if self.loop.in_loop():
+            coro.close()
+            raise LoopError(
+                f"{what}() blocks, so it cannot be called from inside the lab's event loop "
+                f"(a hook or a handler): use 'await ….a{what}()' there instead"
+            )
+        limit = self.bound(timeout)
+        return self.loop.run(_bounded(coro, limit, what), limit, what)
+
+    async def run(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
+        """Await ``coro`` on the lab's loop, bounded by the same rule as :meth:`block`."""
+        return await self.on_loop(_bounded(coro, self.bound(timeout), what))
+
+    async def on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the lab's loop, from any loop."""
+        if self.closed:
+            coro.close()
+            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+        return await self.loop.arun(coro)
+
+
+async def _bounded(coro: Coroutine[Any, Any, T], limit: float, what: str) -> T:
+    bound = asyncio.timeout(limit)
+    try:
+        async with bound:
+            return await coro
+    except TimeoutError:
+        if not bound.expired():  # the call timed out on its own and said why
+            raise
+        raise WslabTimeout(f"{what}() did not finish within {limit} s") from None
+
+
+class HasBridge(Protocol):
+    @property
+    def bridge(self) -> Bridge: ...
+
+
+S = TypeVar("S", bound=HasBridge)
+
+
+def twin(method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]]) -> Callable[Concatenate[S, P], T]:
+    """The blocking twin of an async method ``a<name>``: same arguments, same ``timeout`` rule.
+
+    The object needs a ``bridge``; the twin is named after the method without its ``a``.
+    """
+    what = method.__name__.removeprefix("a")
+
+    @functools.wraps(method)
+    def blocking(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        timeout = kwargs.get("timeout")
+        limit = timeout if isinstance(timeout, int | float) else None
+        return self.bridge.block(method(self, *args, **kwargs), limit, what)
+
+    blocking.__name__ = blocking.__qualname__ = what
+    blocking.__doc__ = f"Blocking twin of :meth:`{method.__name__}`.\n\n{method.__doc__ or ''}"
+    return blocking
