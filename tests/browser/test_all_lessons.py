@@ -17,6 +17,7 @@ learner sees, per lesson:
   the class ``wslab-scroll`` (the output element itself is a scroll container in JupyterLab, so a
   scroll bar on it is exactly the failure). A failure names the cell and the outermost elements
   that stick out, with their widths;
+- no output shows the notebook server's credentials (its token, the page's cookies);
 - lesson 10: the page's own WebSocket events (side ``browser``: open, message, close 4000) reach the
   live event table.
 
@@ -233,6 +234,34 @@ def _cell(entry: dict[str, Any]) -> str:
     return f"cell #{entry['index']} [{count}] {entry['source'][:60]!r}"
 
 
+# Which cells' outputs show one of the given secret strings (index into the list, never the secret)
+SECRETS_SHOWN = """(secrets) => {
+  const cells = [...window.jupyterapp.shell.currentWidget.content.widgets];
+  const shown = [];
+  cells.forEach((cell, i) => {
+    const area = cell.node.querySelector('.jp-OutputArea');
+    const text = area ? area.textContent : '';
+    secrets.forEach((secret, k) => { if (text.includes(secret)) shown.push([i + 1, k]); });
+  });
+  return shown;
+}"""
+
+
+def credentials_shown(page: Any, lab: JupyterLab, report: list[dict[str, Any]]) -> list[str]:
+    """The notebook server's token and the page's cookies must never appear in an output."""
+    names = ["the server's token"]
+    values = [lab.token]
+    for cookie in page.context.cookies():
+        if len(cookie["value"]) >= 8:
+            names.append(f"the page's cookie {cookie['name']!r}")
+            values.append(cookie["value"])
+    cells = {entry["index"]: entry for entry in report}
+    return [
+        f"{_cell(cells[index])}: an output shows {names[k]} (credentials in the notebook)"
+        for index, k in page.evaluate(SECRETS_SHOWN, values)
+    ]
+
+
 def problems_in(report: list[dict[str, Any]]) -> list[str]:
     """One line per problem, naming the cell (position in the notebook, prompt, first code line)."""
     found: list[str] = []
@@ -398,6 +427,7 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
                 )
         report = page.evaluate(INSPECT)
         problems.extend(problems_in(report))
+        problems.extend(credentials_shown(page, jupyter, report))
         unrun = not_run(report)
         if unrun:
             problems.append(f"{len(unrun)} cells never ran (Run All stopped): first {unrun[0]}")
@@ -425,6 +455,7 @@ CHECKED_CELLS = [
     "display(HTML(\"<div style='width:2000px'>too wide</div>\"))",
     "display(HTML(\"<div style='overflow-x:auto'><div style='width:2000px'>scrolls</div></div>\"))",
     'import ipywidgets\n\nipywidgets.HTML("<b>a widget</b>")',
+    "display(HTML(\"<pre id='jar'></pre><script>jar.textContent = document.cookie</script>\"))",
     'import sys\n\nprint("a warning", file=sys.stderr)',
     "1 / 0",
     'print("never runs")',
@@ -444,13 +475,15 @@ def test_all_lessons_checks_catch_what_they_should(jupyter: JupyterLab, chromium
         settle_widgets(page, SETTLE_SECONDS)
         report = page.evaluate(INSPECT)
         problems = problems_in(report)
-        assert len(problems) == 3, problems
-        wide, warning, error = problems
+        problems += credentials_shown(page, jupyter, report)
+        assert len(problems) == 4, problems
+        wide, warning, error, cookie = problems
         assert wide.startswith("cell #1 [1] 'from IPython.display import HTML, display'")
         assert "div" in wide and "2000px wide" in wide, wide  # names the element and its width
-        assert warning.startswith("cell #4 [4]") and "stderr: a warning" in warning
-        assert error.startswith("cell #5 [5] '1 / 0': error: ZeroDivisionError")
-        assert not_run(report) == ["cell #6 [ ] 'print(\"never runs\")'"]
+        assert warning.startswith("cell #5 [5]") and "stderr: a warning" in warning
+        assert error.startswith("cell #6 [6] '1 / 0': error: ZeroDivisionError")
+        assert cookie.startswith("cell #4 [4]") and "the page's cookie '_xsrf'" in cookie, cookie
+        assert not_run(report) == ["cell #7 [ ] 'print(\"never runs\")'"]
     finally:
         shut_down_kernel(page)
         page.close()
