@@ -110,22 +110,29 @@ class Session:
         """A peer we cannot see the address of (a page, a Node process) will ask ``server`` for ``path``."""
         self.paths[path] = (conn, peer, server)
 
-    def claim(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str]:
-        """The connection id and peer name for a connection a server just accepted."""
+    def identify(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str, bool]:
+        """``(conn, name, expected)`` for a connection ``server`` (or a wire) just accepted from ``remote``.
+
+        A client of ours announced its address (``expect``); a page or a Node process announced its
+        path (``claim_path``); anyone else is a stranger with a new id, named ``peer-<id>``.
+        """
         key = (str(remote[0]), int(remote[1])) if remote else ("", 0)
         found = self.expected.pop(key, None)
         if found is not None:
-            pair = self.pairs.get(found[0])
-            if pair is not None and pair.server == server:
-                return found
-            if pair is not None:  # reached one of our servers by URL: pair them now
-                pair.server = server
-            return found  # without a pair: a wire relays a client that is not ours, under its id
+            return found[0], found[1], True
         if path is not None and path in self.paths and self.paths[path][2] == server:
             conn, peer, _ = self.paths.pop(path)  # once: a second visit is someone else
-            return conn, peer
+            return conn, peer, False
         conn = self.new_conn_id()
-        return conn, f"peer-{conn}"
+        return conn, f"peer-{conn}", False
+
+    def claim(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str]:
+        """The connection id and peer name for a connection one of our servers just accepted."""
+        conn, name, expected = self.identify(remote, server, path)
+        pair = self.pairs.get(conn) if expected else None
+        if pair is not None and pair.server != server:  # reached one of our servers by URL: pair them now
+            pair.server = server
+        return conn, name
 
     def changed(self) -> None:
         """Something a settle may be waiting on has moved: look again."""

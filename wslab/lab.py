@@ -436,7 +436,7 @@ class Lab:
             if not isinstance(target, str) and target not in self.servers:
                 raise WslabError(f"{target.name} is not a server of this lab")
             wire = Wire(
-                self,
+                self.context,
                 self._unique(name, "wire", [w.name for w in self.wires]),
                 target,
                 host=host,

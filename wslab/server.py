@@ -214,6 +214,12 @@ class Server(RoomsMixin, Endpoint):
 
     close = twin(aclose)
 
+    @property
+    def open_timeout(self) -> float | None:
+        """Seconds a client may take to finish its opening handshake (None: no limit)."""
+        value = self._options.get("open_timeout", self._ctx.limits.timeout)
+        return None if value is None else float(value)
+
     def _listens_on(self, sock: object) -> bool:
         """True when ``sock`` is one of this server's listening sockets."""
         ws_server = self._ws_server
@@ -379,7 +385,7 @@ class Server(RoomsMixin, Endpoint):
                 "note", conn=conn, peer=name, detail="a TCP connection came in; no complete HTTP request yet"
             )
         if timed_out:
-            limit = self._options.get("open_timeout", self._ctx.limits.timeout)
+            limit = self.open_timeout
             words = (
                 f"opening handshake timed out after {limit} s: the HTTP request never completed, "
                 "so the server closed the TCP connection"

@@ -41,7 +41,7 @@ from .opening import Opening, Upstream
 from .relay import Link
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from .._context import Context
     from ..server import Server
 
 __all__ = ["Corruption", "HeldFrame", "Wire"]
@@ -54,7 +54,7 @@ class Wire(Opening):
 
     def __init__(
         self,
-        lab: Lab,
+        ctx: Context,
         name: str,
         target: Server | str,
         *,
@@ -64,15 +64,15 @@ class Wire(Opening):
         ssl: ssl.SSLContext | None = None,
         open_timeout: float | None = None,
     ) -> None:
-        super().__init__(lab, name)
+        super().__init__(ctx, name)
         self.upstream = Upstream.of(target, verify=verify, context=ssl)
         self.server = self.upstream.server
         """The lab's server behind the wire, or None when it fronts a URL (see ``upstream``)."""
         self.host = host
         self.port = port
         if open_timeout is None and self.server is not None:
-            open_timeout = _open_timeout(self.server, lab.timeout)
-        self.open_timeout = lab.timeout if open_timeout is None else open_timeout
+            open_timeout = self.server.open_timeout  # refuse a slow handshake when the server would
+        self.open_timeout = ctx.limits.timeout if open_timeout is None else open_timeout
         self.links: list[Link] = []
         self._held: list[HeldFrame] = []
         self._holding = False
@@ -95,7 +95,7 @@ class Wire(Opening):
         """Every frame event this wire recorded (the recorder's ring buffer may have dropped old ones)."""
         return [
             e
-            for e in self._lab.recorder.snapshot()
+            for e in self._ctx.recorder.snapshot()
             if e.side == "wire" and e.endpoint == self.name and e.kind == "frame"
         ]
 
@@ -122,10 +122,3 @@ class Wire(Opening):
         mode = "holding" if self._holding else "pass-through"
         held, links = len(self._held), len(self.links)
         return f"<Wire {self.name!r} → {self.upstream.name!r}, {mode}, {held} held, {links} links>"
-
-
-def _open_timeout(server: Server, default: float) -> float | None:
-    """The server's own open timeout, so the wire refuses a slow handshake when the server would."""
-    options = getattr(server, "_options", {})  # Server keeps its websockets options there
-    value = options.get("open_timeout", default) if isinstance(options, dict) else default
-    return None if value is None else float(value)

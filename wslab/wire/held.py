@@ -156,7 +156,7 @@ class Steps(Endpoint):
 
     def hold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
         """From now on frames wait on the wire (only those of ``direction`` or ``opcodes``, if given)."""
-        self._lab._block(self.ahold(direction, opcodes), None, "hold")
+        self._ctx.bridge.block(self.ahold(direction, opcodes), None, "hold")
 
     async def ahold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
         """Async twin of :meth:`hold`."""
@@ -181,11 +181,11 @@ class Steps(Endpoint):
                 what += f" going {next(iter(roles))}"
             self._record("note", detail=f"hold: from now on {what} {verb} on the wire")
 
-        await self._lab._on_loop(start())
+        await self._ctx.bridge.on_loop(start())
 
     def release(self) -> None:
         """Back to pass-through: deliver what is held, in order, and let every frame through."""
-        self._lab._block(self.arelease(), None, "release")
+        self._ctx.bridge.block(self.arelease(), None, "release")
 
     async def arelease(self) -> None:
         """Async twin of :meth:`release`."""
@@ -196,13 +196,13 @@ class Steps(Endpoint):
             self._record("note", detail=f"release: pass-through again, {held}")
             while self._held:
                 self._deliver(self._held[0], "deliver")
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def deliver(self, n: int | None = None) -> None:
         """Deliver the ``n`` oldest held frames (all by default); returns once their effects are recorded."""
-        self._lab._block(self.adeliver(n), None, "deliver")
+        self._ctx.bridge.block(self.adeliver(n), None, "deliver")
 
     async def adeliver(self, n: int | None = None) -> None:
         """Async twin of :meth:`deliver`."""
@@ -214,13 +214,13 @@ class Steps(Endpoint):
                 raise ValueError(f"n must be between 1 and {len(self._held)}, not {n}")
             for held in self._held[:many]:
                 self._deliver(held, "deliver")
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def drop(self, index: int = 0) -> HeldFrame:
         """Throw away one held frame (the oldest by default): the peer never sees it."""
-        return self._lab._block(self.adrop(index), None, "drop")
+        return self._ctx.bridge.block(self.adrop(index), None, "drop")
 
     async def adrop(self, index: int = 0) -> HeldFrame:
         """Async twin of :meth:`drop`."""
@@ -235,10 +235,10 @@ class Steps(Endpoint):
                 "note", conn=held.conn, peer=held.flow.receiver, frame=held.info, detail=f"drop {held!r}"
             )
             self._after_take(held.flow)
-            await self._lab._settle()
+            await self._ctx.session.settle()
             return held
 
-        return await self._lab._on_loop(run())
+        return await self._ctx.bridge.on_loop(run())
 
     def edit(
         self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
@@ -247,7 +247,7 @@ class Steps(Endpoint):
 
         A compressed message stays compressed: the wire compresses the new payload itself.
         """
-        self._lab._block(self.aedit(payload, code=code, reason=reason, index=index), None, "edit")
+        self._ctx.bridge.block(self.aedit(payload, code=code, reason=reason, index=index), None, "edit")
 
     async def aedit(
         self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
@@ -278,9 +278,9 @@ class Steps(Endpoint):
             held.flow.diverge(held.meaning)
             raw = self._encode(held.flow, new, held.meaning.compressed)
             await self._send_new(held.flow, new, "edited", held, raw)
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def inject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
         """Send a new message that neither end wrote, in ``direction``, on ``conn`` (the latest by default).
@@ -288,7 +288,7 @@ class Steps(Endpoint):
         It goes out uncompressed (allowed under permessage-deflate), so the sender's compressed
         stream stays valid and the frames after it still pass byte for byte.
         """
-        self._lab._block(self.ainject(payload, direction, conn=conn), None, "inject")
+        self._ctx.bridge.block(self.ainject(payload, direction, conn=conn), None, "inject")
 
     async def ainject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
         """Async twin of :meth:`inject`."""
@@ -305,14 +305,14 @@ class Steps(Endpoint):
                 "note", conn=link.conn, peer=flow.receiver, detail=f"inject {flow.arrow} {preview(payload)}"
             )
             await self._send_new(flow, new, "injected", None, new.serialize(mask=flow.reader.mask))
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def delay(self, seconds: float, index: int = 0) -> None:
         """Deliver one held frame ``seconds`` from now; returns when its effects are recorded."""
-        self._lab._block(
-            self.adelay(seconds, index), seconds + self._lab.timeout + self._lab.settle_timeout, "delay"
+        self._ctx.bridge.block(
+            self.adelay(seconds, index), seconds + self._ctx.limits.timeout + self._ctx.limits.settle, "delay"
         )
 
     async def adelay(self, seconds: float, index: int = 0) -> None:
@@ -332,16 +332,16 @@ class Steps(Endpoint):
             await asyncio.sleep(seconds)
             if held in self._held:
                 self._deliver(held, "deliver")
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def corrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
         """Break a held frame, then deliver it: ``flip-bit``, ``bad-utf8`` (text frames) or ``unmask``.
 
         In a compressed message the bit flips in the message itself, which the wire compresses again.
         """
-        self._lab._block(self.acorrupt(how, index), None, "corrupt")
+        self._ctx.bridge.block(self.acorrupt(how, index), None, "corrupt")
 
     async def acorrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
         """Async twin of :meth:`corrupt`."""
@@ -383,13 +383,13 @@ class Steps(Endpoint):
             if out is None:
                 out = self._encode(flow, new, meaning.compressed)
             await self._send_new(flow, new, f"corrupted ({how})", held, out)
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def cut(self, conn: str | None = None) -> None:
         """Close the TCP connections on both sides (of ``conn``, or of every link): no close frame, 1006."""
-        self._lab._block(self.acut(conn), None, "cut")
+        self._ctx.bridge.block(self.acut(conn), None, "cut")
 
     async def acut(self, conn: str | None = None) -> None:
         """Async twin of :meth:`cut`."""
@@ -409,10 +409,10 @@ class Steps(Endpoint):
                     words += f"; {count(len(lost), 'held frame')} lost: " + "; ".join(repr(h) for h in lost)
                 self._record("note", conn=link.conn, detail=words)
                 self._cut(link)
-            self._lab._changed()
-            await self._lab._settle()
+            self._ctx.session.changed()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def close_links(self, code: int = 1001, reason: str = "") -> None:
         """Close every connection through the wire: a close frame to each end (1001, going away, as a
@@ -420,8 +420,8 @@ class Steps(Endpoint):
 
         Held frames are reported and dropped first. The wire still listens until ``lab.close()``.
         """
-        self._lab._block(
-            self.aclose_links(code, reason), self._lab.timeout + self._lab.settle_timeout, "close_links"
+        self._ctx.bridge.block(
+            self.aclose_links(code, reason), self._ctx.limits.timeout + self._ctx.limits.settle, "close_links"
         )
 
     async def aclose_links(self, code: int = 1001, reason: str = "") -> None:
@@ -448,15 +448,15 @@ class Steps(Endpoint):
                         )
                 link.closed_by_wire = True
             try:
-                async with asyncio.timeout(self._lab.settle_timeout):
+                async with asyncio.timeout(self._ctx.limits.settle):
                     await asyncio.gather(*(link.ended.wait() for link in links))
             except TimeoutError:
                 for link in links:
                     if not link.ended.is_set():
                         self._cut(link)
-            await self._lab._settle()
+            await self._ctx.session.settle()
 
-        await self._lab._on_loop(run())
+        await self._ctx.bridge.on_loop(run())
 
     def _abandon(self, why: str = "lab closing") -> None:
         raise NotImplementedError

@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
 from websockets.http11 import Request, Response
@@ -127,18 +128,13 @@ class Opening(Relay):
                     frame=held.info,
                     detail=f"connection closed: never delivered {held!r}",
                 )
-            self._lab._changed()
+            self._ctx.session.changed()
 
-    def _identify(self, link: Link) -> None:
+    def _identify(self, link: Link, path: str | None) -> None:
         """Give the link the id and name the lab expects for this client (a new one for a stranger)."""
         peername = link.client_writer.get_extra_info("peername")
-        found = self._lab._expected.pop((str(peername[0]), int(peername[1])), None) if peername else None
-        if found is not None:
-            link.conn, link.client = found
-        else:
-            link.conn = self._lab._new_conn_id()
-            link.client = f"peer-{link.conn}"
-        link.pair = self._lab._pairs.get(link.conn)
+        link.conn, link.client, _ = self._ctx.session.identify(peername, self.name, path)
+        link.pair = self._ctx.session.pairs.get(link.conn)
         if link.pair is not None:
             link.pair.wire = link
 
@@ -148,7 +144,7 @@ class Opening(Relay):
         if request is None:
             return
         request_raw = flow.reader.take()
-        self._identify(link)
+        self._identify(link, urlsplit(request.path).path)
         up = self.upstream
         try:
             async with asyncio.timeout(self.open_timeout):
@@ -164,7 +160,7 @@ class Opening(Relay):
         link.server_writer = s_writer
         if up.server is not None:  # the lab's server: it gives this connection the client's id
             local = s_writer.get_extra_info("sockname")
-            self._lab._expected[(str(local[0]), int(local[1]))] = (link.conn, link.client)
+            self._ctx.session.expected[(str(local[0]), int(local[1]))] = (link.conn, link.client)
         else:
             request_raw = set_host(request_raw, up.authority)
         link.request = request_raw
@@ -257,7 +253,7 @@ class Opening(Relay):
         except Exception as exc:
             cause = exc
             words = f"did not receive a valid HTTP request ({exc})"
-        self._identify(link)
+        self._identify(link, None)
         await self._emit(
             "note",
             conn=link.conn,
@@ -273,7 +269,7 @@ class Opening(Relay):
     ) -> None:
         """Answer the client with ``status`` (as websockets would), record ``reject`` then ``error``."""
         if link.conn == "?":
-            self._identify(link)
+            self._identify(link, None)
             await self._emit(
                 "note",
                 conn=link.conn,
@@ -323,7 +319,7 @@ class Opening(Relay):
             self._cut(link)
         if self._tasks:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._lab.timeout):
+                async with asyncio.timeout(self._ctx.limits.timeout):
                     await asyncio.gather(*self._tasks, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()

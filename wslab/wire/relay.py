@@ -153,7 +153,7 @@ class Relay(Steps):
         flow.tail = flow.reader.rest()  # an unfinished frame: the receiver gets its bytes, then the end
         if flow.state.held and flow.state.last_held:
             flow.state.eof = Eof.WAITING  # the end of the stream comes after the frames held before it
-            self._lab._changed()
+            self._ctx.session.changed()
         else:
             self._send_eof(flow)
 
@@ -210,7 +210,7 @@ class Relay(Steps):
             state.held += 1
             if held.message_end:
                 state.messages_held += 1
-            self._lab._changed()
+            self._ctx.session.changed()
         elif out and self._transmit(flow, out) and frame.opcode is Opcode.CLOSE:
             state.closing = Closing.PASSED
 
@@ -282,7 +282,7 @@ class Relay(Steps):
     def _after_take(self, flow: Flow) -> None:
         if flow.state.eof is Eof.WAITING and flow.state.held == 0:
             self._send_eof(flow)
-        self._lab._changed()
+        self._ctx.session.changed()
 
     def _deliver(self, held: HeldFrame, verb: str) -> None:
         self._take(held)
@@ -333,7 +333,7 @@ class Relay(Steps):
         if held is not None:
             self._after_take(flow)
         else:
-            self._lab._changed()
+            self._ctx.session.changed()
 
     def _cut(self, link: Link) -> None:
         link.cut = True
