@@ -463,7 +463,7 @@ class Lab:
         """Count what this lab holds open now: sockets, asyncio tasks, threads (any OS; all 0 once closed)."""
         from .resources import measure
 
-        return measure(self)
+        return measure(self, self._loop, closed=self.closed, timeout=self.timeout)
 
     def close(self) -> None:
         """Close every client and server, then stop the loop: nothing is left running."""

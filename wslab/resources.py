@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import psutil  # type: ignore[import-untyped,unused-ignore]
 
+from ._loop import LoopThread
 from .errors import WslabError
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 __all__ = ["Resources", "lab_ports", "measure", "process_sockets"]
 
@@ -65,7 +63,20 @@ def _port_of(url: str) -> int | None:
     return {"ws": 80, "http": 80, "wss": 443, "https": 443, "redis": 6379}.get(parts.scheme)
 
 
-def lab_ports(lab: Lab) -> set[int]:
+class HasPorts(Protocol):
+    """What :func:`lab_ports` reads of a lab (the lab itself, seen from below it)."""
+
+    @property
+    def servers(self) -> Sequence[Any]: ...
+    @property
+    def wires(self) -> Sequence[Any]: ...
+    @property
+    def clients(self) -> Sequence[Any]: ...
+    @property
+    def buses(self) -> Sequence[Any]: ...
+
+
+def lab_ports(lab: HasPorts) -> set[int]:
     """Every TCP port the lab listens on or connects to (ports stay known after a close)."""
     ports: set[int] = set()
     ports.update(server.port for server in lab.servers if server.port)
@@ -108,11 +119,10 @@ async def _pending_tasks() -> int:
     return sum(1 for task in asyncio.all_tasks() if task is not me and not task.done())
 
 
-def measure(lab: Lab) -> Resources:
-    """Count the sockets, tasks and threads ``lab`` holds now (see :class:`Resources`)."""
-    loop = lab._loop
-    alive = not lab.closed and loop.alive
-    tasks = loop.run(_pending_tasks(), lab.timeout, "resources") if alive else 0
+def measure(lab: HasPorts, loop: LoopThread, *, closed: bool, timeout: float) -> Resources:
+    """Count the sockets, tasks and threads a lab holds now, its loop being ``loop``."""
+    alive = not closed and loop.alive
+    tasks = loop.run(_pending_tasks(), timeout, "resources") if alive else 0
     thread = getattr(loop, "_thread", None)
     threads = 1 if isinstance(thread, threading.Thread) and thread.is_alive() else 0
     return Resources(sockets=process_sockets(lab_ports(lab)), tasks=tasks, threads=threads)
