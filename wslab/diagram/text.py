@@ -1,0 +1,28 @@
+"""The diagram as plain text, one line per row: for terminals, plain reprs and text-only outputs."""
+
+from __future__ import annotations
+
+from .model import Arrow, Badge, Layout, printable
+
+__all__ = ["text"]
+
+
+def text(layout: Layout) -> str:
+    """The layout as text: a title line, then each row's time and items (``a -> b: label``)."""
+    names = layout.names
+    lines = [f"sequence diagram: {' | '.join(names) or '(no events yet)'} ({layout.drawn} events)"]
+    if layout.hidden:
+        lines.append(f"  ({layout.hidden} earlier events not drawn)")
+    width = max([5, *(len(r.time) for r in layout.rows)])
+    for r in layout.rows:
+        parts = []
+        for item in r.items:
+            if isinstance(item, Arrow):
+                arrow = "-x" if item.failed else ("-->" if item.dashed else "->")
+                parts.append(f"{item.src} {arrow} {item.dst}: {printable(item.text)}")
+            elif isinstance(item, Badge):
+                parts.append(f"[{item.who}] {printable(item.label)}")
+            else:
+                parts.append(f"note: {printable(item.text)}")
+        lines.append(f"  {r.time:>{width}}  " + "   ".join(parts))
+    return "\n".join(lines)
