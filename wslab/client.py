@@ -21,16 +21,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, NegotiationError
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, NegotiationError
 from websockets.protocol import State
 
 from ._bridge import twin
 from ._connection import CloseWatchdog, ending, payload_size, release_compression
 from ._context import Context
 from ._endpoint import Endpoint, HasContext
-from ._fds import RUN_OUT, headroom_error, out_of_fds
+from ._fds import headroom_error
 from ._heartbeat import PingRecorder
+from ._opening import check_subprotocol, failure_words, negotiated, open_socket
 from ._redact import redact_url
+from ._retrying import Retrying
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
 from .hooks import Hook
@@ -43,7 +45,7 @@ INBOX_BUDGET = 16 * 1024 * 1024
 """Bytes of unread messages a client keeps for ``recv()``; past it the oldest go, with a note."""
 
 
-class Client(Endpoint):
+class Client(Retrying, Endpoint):
     """A WebSocket client in the lab's loop; make one with ``lab.connect(server)``.
 
     With a :class:`~wslab.reconnect.Reconnect` policy it comes back by itself after a close it did
@@ -230,12 +232,12 @@ class Client(Endpoint):
                 short = headroom_error(2 if ours else 1)
                 if short is not None:  # fail now: a server out of descriptors never answers
                     raise OSError(errno.EMFILE, short)
-                sock = await _open_socket(host, port)
+                sock = await open_socket(host, port)
                 session.expect(conn, sock.getsockname(), self.name, self.peer_name)
                 self.ws = await connect(
                     self.url, sock=sock, proxy=None, create_connection=self._connection_class, **self._options
                 )
-            _check_subprotocol(self.ws, self._options.get("subprotocols"))
+            check_subprotocol(self.ws, self._options.get("subprotocols"))
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             if sock is not None and self.ws is None:
                 sock.close()
@@ -248,7 +250,7 @@ class Client(Endpoint):
         pair = session.pairs.get(conn)
         if pair is not None and pair.server is not None:
             await session.wait_flag(pair.server_connected)
-        await self._emit("open", conn=conn, peer=self.peer_name, detail=_negotiated(self.ws))
+        await self._emit("open", conn=conn, peer=self.peer_name, detail=negotiated(self.ws))
         if pair is not None:
             pair.client_opened.set()
         self.close_code = self.close_reason = None
@@ -257,7 +259,7 @@ class Client(Endpoint):
 
     async def _failed(self, exc: BaseException) -> None:
         """A failed attempt, as a browser reports it: ``error``, then ``close`` with 1006."""
-        words = self._failure_words(exc)
+        words = failure_words(exc, self.peer_name or redact_url(self.url), self._options.get("open_timeout"))
         if self.ws is not None:  # the 101 came but did not fit (a subprotocol): fail it, as a browser does
             self.ws.transport.abort()
             self.ws = None
@@ -290,28 +292,6 @@ class Client(Endpoint):
             pair.done = True
         self._arrived.set()
         self._ctx.session.changed()
-
-    def _failure_words(self, exc: BaseException) -> str:
-        """Why the attempt failed, with websockets' cause; what a page could not see is marked so."""
-        target = self.peer_name or redact_url(self.url)
-        if isinstance(exc, ConnectionRefusedError):
-            return f"connection refused: nothing listens at {target}, no TCP connection was made"
-        if isinstance(exc, InvalidStatus):
-            status = f"{exc.response.status_code} {exc.response.reason_phrase}".strip()
-            return (
-                f"the server answered HTTP {status}, not 101 Switching Protocols "
-                "(a page sees only error and close 1006: the status is hidden from it)"
-            )
-        if isinstance(exc, OSError) and exc.errno in RUN_OUT:
-            return exc.strerror if exc.strerror and "open files:" in exc.strerror else out_of_fds()
-        if isinstance(exc, TimeoutError):
-            return f"opening handshake timed out after {self._options.get('open_timeout')} s"
-        if isinstance(exc, NegotiationError):
-            return f"{exc}: a browser fails the connection here"
-        cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
-        if isinstance(exc, InvalidHandshake):
-            return f"the opening handshake failed: {exc}{cause}"
-        return f"could not connect to {target}: {exc}{cause}"
 
     async def _read(self) -> None:
         ws = self.ws
@@ -367,55 +347,6 @@ class Client(Endpoint):
             self.ws = None
         if pair is not None:
             pair.done = True
-        self._arrived.set()
-        self._ctx.session.changed()
-
-    async def _retry(self) -> None:
-        """Try again on the policy's schedule until open, closed by the user, or out of attempts."""
-        assert self.reconnect is not None
-        attempt = 0
-        for attempt, delay in enumerate(self.reconnect.delays(), 1):
-            await self._emit(
-                "reconnecting",
-                conn=self.conn,
-                peer=self.peer_name,
-                detail=f"attempt {attempt} in {delay:.3f} s",
-            )
-            await asyncio.sleep(delay)
-            if self._closed_by_user:
-                return
-            if len(self.targets) > 1:  # fail over: the next server in turn
-                at = (
-                    self.targets.index((self.url, self.peer_name))
-                    if (self.url, self.peer_name) in self.targets
-                    else -1
-                )
-                self.url, self.peer_name = self.targets[(at + 1) % len(self.targets)]
-            try:
-                await self._attempt()
-            except ConnectionFailed:
-                continue
-            self._retrying = None  # open again: the state is the new connection's
-            self._arrived.set()
-            await self._flush_outbox()
-            return
-        await self._emit(
-            "error",
-            conn=self.conn,
-            peer=self.peer_name,
-            error=f"gave up reconnecting after {attempt} attempts",
-        )
-        self._retrying = None
-        self._refuse_outbox()
-
-    async def _flush_outbox(self) -> None:
-        while self.outbox and self.state is State.OPEN:
-            await self._send_now(self.outbox.popleft())
-
-    def _refuse_outbox(self) -> None:
-        if self.outbox:
-            self._record("note", conn=self.conn, detail=f"{len(self.outbox)} queued messages never sent")
-            self.outbox.clear()
         self._arrived.set()
         self._ctx.session.changed()
 
@@ -574,41 +505,6 @@ class Client(Endpoint):
         return self.ws
 
 
-def _check_subprotocol(ws: ClientConnection, asked: Sequence[str] | None) -> None:
-    """A browser and Node's ``ws`` fail the connection when a 101 names none of the asked subprotocols."""
-    if asked and ws.subprotocol is None:
-        wanted = ", ".join(str(one) for one in asked)
-        raise NegotiationError(f"asked for subprotocol {wanted}, the server's 101 named none")
-
-
 def _resume(transport: asyncio.Transport) -> None:
     if not transport.is_closing():
         transport.resume_reading()
-
-
-def _negotiated(ws: ClientConnection) -> str | None:
-    """What the handshake agreed on besides the defaults: ``permessage-deflate``, a subprotocol."""
-    words = [str(ext.name) for ext in ws.protocol.extensions]
-    if ws.subprotocol:
-        words.append(f"subprotocol {ws.subprotocol}")
-    return ", ".join(words) or None
-
-
-async def _open_socket(host: str, port: int) -> socket.socket:
-    """Open the TCP connection ourselves, so the lab knows the local port before the handshake."""
-    loop = asyncio.get_running_loop()
-    try:  # a numeric address needs no resolver: skip the executor thread getaddrinfo would use
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
-    except socket.gaierror:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    last: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise last or OSError(f"cannot resolve {host}")

@@ -8,38 +8,30 @@ It behaves like the seed's Node ``ws`` server: ``connection``, ``message``, ``cl
 from __future__ import annotations
 
 import asyncio
-import hmac
 import inspect
 import ipaddress
 import time
 import warnings
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeAlias
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, TypeAlias
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import (
     ConnectionClosed,
-    HeaderLineTooLong,
-    InvalidHeader,
-    RequestLineTooLong,
-    TooManyHeaders,
 )
-from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ._bridge import twin
-from ._connection import CloseWatchdog, ending, payload_size, release_compression
+from ._connection import ending, payload_size, release_compression
 from ._context import Context
 from ._endpoint import Endpoint, HasContext
-from ._heartbeat import PingRecorder
-from ._redact import redact_headers, redact_url
+from ._handshakes import HandshakeReporter, Handshakes
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
-from .lifecycle import check_close
+from .peer import Peer
 from .rooms import RoomsMixin
 from .validation import Guard
 
@@ -57,14 +49,6 @@ Handler: TypeAlias = Callable[[Any, "Peer"], "Payload | Awaitable[Payload | None
 With a ``validate`` function, the handler gets what it returned (e.g. the parsed JSON)."""
 
 
-_TOO_LARGE: dict[type[Exception], tuple[int, str]] = {
-    RequestLineTooLong: (414, "Request-URI Too Long"),
-    HeaderLineTooLong: (431, "Request Header Fields Too Large"),
-    TooManyHeaders: (431, "Request Header Fields Too Large"),
-}
-"""The statuses websockets sends by itself, before ``process_request``, for oversized requests."""
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -74,73 +58,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Connection(PingRecorder, CloseWatchdog, ServerConnection):
-    """A ``ServerConnection`` that reports handshakes failing where no hook of ours would see them.
-
-    websockets answers an unparseable or oversized request, and drops a request that never
-    completes (``open_timeout``), before calling ``process_request``; without this, such a
-    connection would leave no event at all.
-    """
-
-    owner: ClassVar[Server]
-
-    async def handshake(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            await super().handshake(*args, **kwargs)
-        except asyncio.CancelledError:  # open_timeout, or the lab shutting down
-            if self.owner.serving:
-                await self.owner._handshake_failed(self, timed_out=True)
-            self.transport.abort()  # websockets aborts on a timeout, not on a cancel: never leak it
-            raise
-        if self.request is None:
-            await self.owner._handshake_failed(self, timed_out=False)
-
-
-class Peer:
-    """The server's view of one client, like ``ws`` in Node's ``wss.on('connection', ws => …)``.
-
-    Its ``meta`` dict is yours: hooks and handlers can keep per-connection state in it
-    (a user name, a room). ``send`` and ``close`` are coroutines, for use in handlers and hooks.
-    """
-
-    def __init__(self, server: Server, conn: str, name: str, ws: ServerConnection) -> None:
-        self.server = server
-        self.id = conn
-        self.name = name
-        self._ws: ServerConnection | None = ws
-        self.state = State.CONNECTING
-        self.meta: dict[str, Any] = {}
-        self.messages_in = 0
-        self.messages_out = 0
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-
-    @property
-    def ws(self) -> ServerConnection:
-        """The websockets connection; let go once closed, so a closed peer holds no socket state."""
-        if self._ws is None:
-            raise NotConnected(f"connection {self.id} is closed")
-        return self._ws
-
-    async def send(self, data: Payload) -> None:
-        """Send one message to this client."""
-        await self.server._send(self, data)
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake from the server's side."""
-        check_close(code, reason)
-        await self.server._close_peer(self, code, reason)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Peer {self.id} {self.name} {self.state.name.lower()} "
-            f"in={self.messages_in} out={self.messages_out}>"
-        )
-
-
-class Server(RoomsMixin, Endpoint):
+class Server(RoomsMixin, Handshakes, Endpoint):
     """A WebSocket server running in the lab's loop; make one with ``lab.serve()``."""
 
     side = "server"
@@ -282,7 +200,7 @@ class Server(RoomsMixin, Endpoint):
         options = dict(self._options)
         options.setdefault("open_timeout", self._ctx.limits.timeout)
         options.setdefault("close_timeout", self._ctx.limits.settle)
-        connection = type("Connection", (_Connection,), {"owner": self})
+        connection = type("Connection", (HandshakeReporter,), {"owner": self})
         self._ws_server = await serve(
             self._handle,
             self.host,
@@ -301,107 +219,6 @@ class Server(RoomsMixin, Endpoint):
             )
             warnings.warn(words, stacklevel=2)
             await self._emit("note", detail=words)
-
-    async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        conn, name = self._ctx.session.claim(ws.remote_address, self.name, urlsplit(request.path).path)
-        peer = Peer(self, conn, name, ws)
-        self._peers[ws] = peer
-        self.registry.append(peer)
-        await self._emit(
-            "upgrade",
-            conn=conn,
-            peer=name,
-            detail=f"GET {redact_url(request.path)} HTTP/1.1",
-            headers=redact_headers(tuple(request.headers.raw_items())),
-        )
-        return self._check_token(ws, request)
-
-    def _check_token(self, ws: ServerConnection, request: Request) -> Response | None:
-        """With ``token=``, refuse a handshake without it: 401 when missing, 403 when wrong."""
-        if self.token is None:
-            return None
-        given = dict(parse_qsl(urlsplit(request.path).query)).get("token")
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if given is None and scheme.lower() == "bearer":
-            given = credentials.strip()
-        if given is None:
-            response = ws.respond(401, "missing token: add ?token=… or an Authorization: Bearer header\n")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return response
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return ws.respond(403, "wrong token\n")
-        return None
-
-    async def _process_response(
-        self, ws: ServerConnection, request: Request, response: Response
-    ) -> Response | None:
-        peer = self._peers[ws]
-        replaced = None
-        exc = ws.protocol.handshake_exc
-        if isinstance(exc, InvalidHeader) and exc.name == "Sec-WebSocket-Version":
-            # RFC 6455 4.2.2: answer an unknown version with 426 and the version we speak
-            response = replaced = ws.respond(426, f"Failed to open a WebSocket connection: {exc}.\n")
-            response.headers["Sec-WebSocket-Version"] = "13"
-        status = f"{response.status_code} {response.reason_phrase}"
-        headers = redact_headers(tuple(response.headers.raw_items()))  # a Set-Cookie never shows
-        if response.status_code == 101:
-            await self._emit("accept", conn=peer.id, peer=peer.name, detail=status, headers=headers)
-        else:
-            peer.state = State.CLOSED
-            peer._ws = None  # refused: nothing more to send it, nothing to keep
-            self._forget_old_closed()
-            await self._emit(
-                "reject",
-                conn=peer.id,
-                peer=peer.name,
-                code=response.status_code,
-                detail=status,
-                headers=headers,
-                data=response.body.decode("utf-8", "replace") if response.body else None,
-            )
-            why = ws.protocol.handshake_exc or response.body.decode("utf-8", "replace").strip()
-            await self._emit(
-                "error",
-                conn=peer.id,
-                peer=peer.name,
-                error=f"handshake refused with {status}: {why or 'no reason given'}",
-                exc=ws.protocol.handshake_exc,
-            )
-        return replaced
-
-    async def _handshake_failed(self, ws: ServerConnection, *, timed_out: bool) -> None:
-        """Record a handshake that ended before ``process_response``: ``reject`` if a status went out."""
-        peer = self._peers.get(ws)
-        if peer is not None:
-            if peer.state is not State.CONNECTING:
-                return
-            peer.state = State.CLOSED
-            conn, name = peer.id, peer.name
-        else:
-            conn, name = self._ctx.session.claim(ws.remote_address, self.name)
-        exc = ws.protocol.handshake_exc
-        if peer is None:  # no complete request, so no upgrade row: say first that someone came
-            await self._emit(
-                "note", conn=conn, peer=name, detail="a TCP connection came in; no complete HTTP request yet"
-            )
-        if timed_out:
-            limit = self.open_timeout
-            words = (
-                f"opening handshake timed out after {limit} s: the HTTP request never completed, "
-                "so the server closed the TCP connection"
-            )
-        elif exc is None:
-            words = "the client hung up before sending a complete HTTP request"
-        else:
-            cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
-            words = f"{exc}{cause}"
-        status = _TOO_LARGE.get(type(exc)) if exc is not None else None
-        if status is not None:
-            await self._emit(
-                "reject", conn=conn, peer=name, code=status[0], detail=f"{status[0]} {status[1]}"
-            )
-            words = f"handshake refused with {status[0]} {status[1]}: {words}"
-        await self._emit("error", conn=conn, peer=name, error=words, exc=exc)
 
     async def _handle(self, ws: ServerConnection) -> None:
         peer = self._peers[ws]
