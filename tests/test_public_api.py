@@ -21,6 +21,8 @@ CORE_MODULES = [
     "wslab.handshake",
     "wslab.reconnect",
     "wslab.validation",
+    "wslab.render",
+    "wslab._feed",  # not the core, but the views' feed needs threads only: no loop, no widgets
 ]
 
 

@@ -3,32 +3,16 @@
 No kernel is needed: ipywidgets gives widgets a dummy comm outside one.
 """
 
-import itertools
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
 
 import ipywidgets
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from test_diagram import XSS, seed_recorder
+from test_feed import wait_for
 
-from wslab.lifecycle import summarize_connections
 from wslab.recorder import LogicalClock, Recorder
-from wslab.widgets import ConnectionPanel, DiagramView, EventTable, LabView, Throttle
-
-WAIT = 3.0  # seconds: the longest any test waits for a timer thread
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+from wslab.widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 
 @pytest.fixture
@@ -110,21 +94,6 @@ def test_the_panel_shows_state_counts_bytes_and_close_code(views):
         2,
     )
     assert "1000 normal closure" in panel.value and "closed" in repr(panel)
-
-
-@settings(max_examples=30, deadline=None)
-@given(cuts=st.lists(st.integers(min_value=1, max_value=13), max_size=5))
-def test_the_panel_folded_batch_by_batch_equals_one_summary_of_everything(cuts):
-    events = list(seed_recorder().snapshot())
-    events += [replace(e, seq=e.seq + 14, conn="c2") for e in events[:9]]
-    panel = ConnectionPanel(Recorder(), live=False)
-    try:
-        bounds = [0, *sorted(set(cuts)), len(events)]
-        for start, end in itertools.pairwise(bounds):
-            panel._absorb(events[start:end], 0)
-        assert panel.connections == summarize_connections(events)
-    finally:
-        panel.close()
 
 
 def test_the_panel_forgets_the_oldest_closed_connections_beyond_its_memory(views):
@@ -252,34 +221,6 @@ def test_closing_views_leaves_no_widget_and_stops_following(views):
 
 
 # --- the throttle ---------------------------------------------------------------------------------
-
-
-def test_the_throttle_coalesces_many_pokes_and_keeps_calls_apart():
-    calls = []
-    throttle = Throttle(lambda: calls.append(time.monotonic()), interval=0.05)
-    started = time.monotonic()
-    for _ in range(1000):
-        throttle.poke()
-    poking = time.monotonic() - started
-    assert wait_for(lambda: not throttle.pending and len(calls) >= 1)
-    time.sleep(0.12)
-    # the first poke at once, then at most one call per interval while pokes kept coming, then one
-    assert 1 <= len(calls) <= 2 + int(poking / 0.05), (len(calls), poking)
-    assert all(later - earlier >= 0.045 for earlier, later in itertools.pairwise(calls))
-    throttle.close()
-
-
-def test_a_raising_refresh_is_counted_and_the_next_one_still_runs():
-    def broken() -> None:
-        raise RuntimeError("boom")
-
-    throttle = Throttle(broken, interval=0.01)
-    throttle.poke()
-    assert wait_for(lambda: throttle.calls == 1)
-    throttle.poke()
-    assert wait_for(lambda: throttle.calls == 2)
-    assert throttle.errors == 2 and isinstance(throttle.last_error, RuntimeError)
-    throttle.close()
 
 
 def test_a_wide_live_diagram_starts_at_its_newest_corner(views):

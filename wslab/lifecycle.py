@@ -7,8 +7,9 @@ and the lessons all read that table, so they cannot drift from each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from websockets.exceptions import ProtocolError
@@ -20,11 +21,13 @@ from .events import Event, Kind
 __all__ = [
     "KEEPALIVE_REASON",
     "TRANSITIONS",
+    "ConnectionBook",
     "ConnectionSummary",
     "State",
     "check_close",
     "explain_close",
     "explain_close_code",
+    "fold_summary",
     "summarize_connections",
 ]
 
@@ -164,3 +167,62 @@ def summarize_connections(events: Iterable[Event], *, side: str | None = "server
         if fields["peer"] is None and event.peer is not None:
             fields["peer"] = event.peer
     return [ConnectionSummary(**fields) for fields in found.values()]
+
+
+def fold_summary(old: ConnectionSummary | None, part: ConnectionSummary, moved: bool) -> ConnectionSummary:
+    """Fold the summary of newer events (``part``) into the summary so far (``old``).
+
+    ``moved``: the newer events changed the connection's state (else ``part.state`` is only a default).
+    """
+    if old is None:
+        return part
+    return replace(
+        old,
+        peer=old.peer or part.peer,
+        state=part.state if moved else old.state,
+        messages_in=old.messages_in + part.messages_in,
+        messages_out=old.messages_out + part.messages_out,
+        bytes_in=old.bytes_in + part.bytes_in,
+        bytes_out=old.bytes_out + part.bytes_out,
+        close_code=part.close_code if part.close_code is not None else old.close_code,
+        close_reason=part.close_reason if part.close_code is not None else old.close_reason,
+        errors=old.errors + part.errors,
+    )
+
+
+class ConnectionBook:
+    """Connection summaries kept up to date batch by batch, so no batch re-reads the history.
+
+    Folding every batch with :meth:`add` gives what one :func:`summarize_connections` over all the
+    events would. At most ``memory`` connections are kept: past that, the oldest closed ones are
+    forgotten, and counted in ``forgotten``.
+    """
+
+    def __init__(self, *, side: str | None = "server", memory: int = 1_000) -> None:
+        self.side = side
+        self.memory = memory
+        self.forgotten = 0
+        self._summaries: dict[tuple[str, str], ConnectionSummary] = {}
+
+    @property
+    def connections(self) -> list[ConnectionSummary]:
+        """The connections kept, oldest first."""
+        return list(self._summaries.values())
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Fold a batch of newer events in."""
+        moved = {(e.endpoint, e.conn) for e in events if e.kind in TRANSITIONS and e.conn is not None}
+        for part in summarize_connections(events, side=self.side):
+            key = (part.endpoint, part.conn)
+            self._summaries[key] = fold_summary(self._summaries.get(key), part, key in moved)
+        if len(self._summaries) > self.memory:  # forget the oldest closed ones, counted
+            for key in [k for k, v in self._summaries.items() if v.state is State.CLOSED]:
+                if len(self._summaries) <= self.memory:
+                    break
+                del self._summaries[key]
+                self.forgotten += 1
+
+    def latest(self, count: int) -> tuple[list[ConnectionSummary], int]:
+        """The newest ``count`` connections, oldest first, and how many others there are (forgotten too)."""
+        shown = list(itertools.islice(reversed(self._summaries.values()), count))[::-1]
+        return shown, len(self._summaries) + self.forgotten - len(shown)

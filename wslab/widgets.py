@@ -1,34 +1,39 @@
 """Live views of a lab: the event table, the sequence diagram and the connection panel.
 
 This is the only module that imports ipywidgets (the lab imports it on first use). Views know
-nothing of sockets: they subscribe to a :class:`~wslab.recorder.Recorder`, whose callbacks may
-arrive on any thread (the lab's loop thread, mostly). A callback only pokes a throttle; at most
-every ``interval`` seconds a timer thread reads the new events with ``recorder.since(seq)``, folds
-them into a bounded window and replaces one HTML value. So a burst of thousands of events costs a
-few refreshes, the kernel stays free, and the cost of a refresh depends on the window, not on how
-long the session has been running. Updates travel as widget state (comm messages), never as
-``update_display_data`` or ``clear_output``, so notebooks with these views pass strict nbval.
+nothing of sockets, and little else: a :class:`~wslab._feed.Feed` follows the recorder (its
+callbacks may arrive on any thread) and hands a view the new events at most every ``interval``
+seconds; the view folds them into a bounded window and replaces one HTML value, drawn by
+:mod:`wslab.render` (the tables) and :mod:`wslab.diagram`. So the cost of a refresh depends on the
+window, not on how long the session has been running. Updates travel as widget state (comm
+messages), never as ``update_display_data`` or ``clear_output``, so notebooks with these views pass
+strict nbval.
 """
 
 from __future__ import annotations
 
-import html
-import itertools
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import ipywidgets as widgets  # type: ignore[import-untyped]
 
-from .describe import format_size
+from ._feed import Feed, Source, Throttle, recorder_of
 from .diagram import DEFAULT_WINDOW, Detail, Diagram, sequence_text
-from .eventlog import TABLE_STYLE, EventLog, cell_style, html_table, matches
+from .eventlog import EventLog
 from .events import KINDS, SIDES, Event
-from .lifecycle import ConnectionSummary, State, explain_close_code, summarize_connections
+from .lifecycle import ConnectionBook, ConnectionSummary
 from .recorder import Recorder, clock_unit
+from .render import (
+    ALL,
+    conn_key,
+    filter_options,
+    latest_rows,
+    panel_html,
+    panel_text,
+    table_html,
+    table_text,
+)
 
 __all__ = [
     "ConnectionPanel",
@@ -39,154 +44,17 @@ __all__ = [
     "show",
 ]
 
-ALL = "all"
-
-
-class _HasRecorder(Protocol):
-    @property
-    def recorder(self) -> Recorder: ...
-
-
-Source = Recorder | _HasRecorder
-"""A recorder, or anything that has one (a :class:`~wslab.lab.Lab`)."""
-
-
-def _recorder(source: Source) -> Recorder:
-    return source if isinstance(source, Recorder) else source.recorder
-
-
-class Throttle:
-    """Coalesce many :meth:`poke` calls into at most one call of ``fn`` per ``interval`` seconds.
-
-    ``poke`` is cheap and safe from any thread; ``fn`` runs on a short-lived timer thread. A
-    ``fn`` that raises is counted in ``errors`` and never stops later calls.
-    """
-
-    def __init__(self, fn: Callable[[], None], interval: float = 0.1) -> None:
-        self._fn = fn
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._last = float("-inf")
-        self._closed = False
-        self.calls = 0
-        self.errors = 0
-        self.last_error: BaseException | None = None
-
-    def poke(self) -> None:
-        """Ask for a call soon (no sooner than ``interval`` after the previous one)."""
-        with self._lock:
-            if self._closed or self._timer is not None:
-                return
-            delay = max(0.0, self._last + self.interval - time.monotonic())
-            timer = threading.Timer(delay, self._fire)
-            timer.daemon = True
-            timer.name = "wslab-view-refresh"
-            self._timer = timer
-            timer.start()
-
-    @property
-    def pending(self) -> bool:
-        """Whether a call is scheduled and has not run yet."""
-        return self._timer is not None
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
-            if self._closed:
-                return
-            self._last = time.monotonic()
-        self._call()
-
-    def _call(self) -> None:
-        try:
-            self._fn()
-        except Exception as exc:  # a broken view must not kill the timer thread loudly
-            self.errors += 1
-            self.last_error = exc
-        self.calls += 1
-
-    def flush(self) -> None:
-        """Cancel any scheduled call and call ``fn`` now, on this thread."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if self._closed:
-                return
-            self._last = time.monotonic()
-        self._call()
-
-    def close(self) -> None:
-        """No more calls."""
-        with self._lock:
-            self._closed = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-
-class _Feed:
-    """Follows a recorder: new events since the last look, handed to ``on_events`` throttled."""
-
-    def __init__(
-        self, recorder: Recorder, on_events: Callable[[list[Event], int], None], interval: float
-    ) -> None:
-        self.recorder = recorder
-        self.seq = 0
-        self._on_events = on_events
-        self._lock = threading.RLock()
-        self.throttle = Throttle(self.pump, interval)
-        self.render_seconds: deque[float] = deque(maxlen=200)
-        self.total_seconds = 0.0
-        self._unsubscribe: Callable[[], None] | None = recorder.subscribe(self._poke)
-
-    def _poke(self, event: Event) -> None:
-        self.throttle.poke()
-
-    def pump(self) -> None:
-        """Read what is new and hand it on (also when nothing is: filters may have changed)."""
-        with self._lock:
-            started = time.perf_counter()
-            new = self.recorder.since(self.seq)
-            missed = 0
-            if new:
-                missed = max(0, new[0].seq - self.seq - 1)  # dropped by the ring before we looked
-                self.seq = new[-1].seq
-            self._on_events(new, missed)
-            took = time.perf_counter() - started
-            self.render_seconds.append(took)
-            self.total_seconds += took
-
-    def stats(self) -> dict[str, float]:
-        """Refreshes so far and their time in ms (mean and max over the last 200; total over all)."""
-        times = list(self.render_seconds)
-        return {
-            "refreshes": self.throttle.calls,
-            "errors": self.throttle.errors,
-            "last_ms": times[-1] * 1000 if times else 0.0,
-            "mean_ms": sum(times) / len(times) * 1000 if times else 0.0,
-            "max_ms": max(times) * 1000 if times else 0.0,
-            "total_ms": self.total_seconds * 1000,
-        }
-
-    def close(self) -> None:
-        self.throttle.close()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
 
 class _Live:
     """What every view shares: a feed (unless a parent feeds it), flush before display, close."""
 
-    _feed: _Feed | None
+    _feed: Feed | None
     _lock: threading.RLock
     _owner: _Live | None = None  # the LabView that feeds this part, if any
 
     def _start(self, recorder: Recorder, interval: float, live: bool) -> None:
         self._lock = threading.RLock()
-        self._feed = _Feed(recorder, self._receive, interval) if live else None
+        self._feed = Feed(recorder, self._receive, interval) if live else None
         if self._feed is not None:
             self._feed.throttle.flush()
         else:
@@ -254,15 +122,6 @@ def _close_own(widget: Any) -> None:
 # --- the event table ------------------------------------------------------------------------------
 
 
-def _options(values: Iterable[str]) -> list[tuple[str, str]]:
-    return [(ALL, ""), *((v, v) for v in values)]
-
-
-def _conn_key(conn: str) -> tuple[int, str]:
-    digits = "".join(ch for ch in conn if ch.isdigit())
-    return (int(digits) if digits else 0, conn)
-
-
 class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
     """One row per event, newest at the bottom, live; filters by side, event kind and connection.
 
@@ -280,7 +139,7 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         interval: float = 0.1,
         live: bool = True,
     ) -> None:
-        recorder = _recorder(source)
+        recorder = recorder_of(source)
         self.rows = rows
         self.limit = limit
         self.time_unit = clock_unit(recorder.clock)
@@ -294,9 +153,9 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         self._hidden = 0
         self._quiet = False
         dropdown = {"layout": widgets.Layout(width="170px"), "style": {"description_width": "40px"}}
-        self.side = widgets.Dropdown(options=_options(()), value="", description="side", **dropdown)
-        self.kind = widgets.Dropdown(options=_options(()), value="", description="event", **dropdown)
-        self.conn = widgets.Dropdown(options=_options(()), value="", description="conn", **dropdown)
+        self.side = widgets.Dropdown(options=filter_options(()), value="", description="side", **dropdown)
+        self.kind = widgets.Dropdown(options=filter_options(()), value="", description="event", **dropdown)
+        self.conn = widgets.Dropdown(options=filter_options(()), value="", description="conn", **dropdown)
         self.html = widgets.HTML(value="")
         super().__init__(children=[widgets.HBox([self.side, self.kind, self.conn]), self.html])
         self.add_class("wslab-event-table")
@@ -318,7 +177,7 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
                 value = "" if value == ALL else value
                 if value and value not in known:  # allowed before it shows up: add it
                     known.add(value)
-                    self._update_options()
+                    self._updatefilter_options()
                 control.value = value
 
     def _filter_changed(self, change: dict[str, Any]) -> None:
@@ -330,16 +189,16 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
     def _criteria(self) -> tuple[str | None, str | None, str | None]:
         return (self.side.value or None, self.kind.value or None, self.conn.value or None)
 
-    def _update_options(self) -> None:
+    def _updatefilter_options(self) -> None:
         pairs = (
             (self.side, [s for s in SIDES if s in self._sides]),
             (self.kind, [k for k in KINDS if k in self._kinds]),
-            (self.conn, sorted(self._conns, key=_conn_key)),
+            (self.conn, sorted(self._conns, key=conn_key)),
         )
         self._quiet = True
         try:
             for control, values in pairs:
-                options = _options(values)
+                options = filter_options(values)
                 if list(control.options) != options:
                     value = control.value
                     control.options = options
@@ -361,30 +220,16 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
                     known.add(value)
                     grown = True
         if grown:
-            self._update_options()
+            self._updatefilter_options()
 
     def _render(self) -> None:
         side, kind, conn = self._criteria()
-        picked: list[Event] = []
-        if side is None and kind is None and conn is None:
-            picked = list(itertools.islice(reversed(self._events), self.rows))[::-1]
-            hidden = self._seen - len(picked)
-        else:
-            count = 0
-            for e in reversed(self._events):
-                if matches(e, side, kind, conn):  # type: ignore[arg-type]
-                    count += 1
-                    if len(picked) < self.rows:
-                        picked.append(e)
-            picked.reverse()
-            hidden = count - len(picked)
+        picked, hidden = latest_rows(
+            self._events, self.rows, seen=self._seen, side=side, kind=kind, conn=conn
+        )
         self._shown = EventLog(picked, time_unit=self.time_unit)
         self._hidden = hidden
-        self.html.value = (
-            "<div class='wslab-table' style='overflow-x:auto'>"
-            + html_table(self._shown, self.limit, hidden=hidden, dropped=self._missed)
-            + "</div>"
-        )
+        self.html.value = table_html(self._shown, self.limit, hidden=hidden, dropped=self._missed)
 
     # display ------------------------------------------------------------------------------------
 
@@ -404,13 +249,9 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         side, kind, conn = self._criteria()
-        head = (
-            f"EventTable: {self._seen} events seen; side={side or ALL}, event={kind or ALL}, "
-            f"conn={conn or ALL}"
+        return table_text(
+            self._shown, self.limit, seen=self._seen, hidden=self._hidden, side=side, kind=kind, conn=conn
         )
-        table = self._shown.to_text(self.limit)
-        more = f"\n({self._hidden} older rows hidden)" if self._hidden else ""
-        return f"{head}{more}\n{table}"
 
     def _close_parts(self) -> None:
         for child in list(self.children):
@@ -437,7 +278,7 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         interval: float = 0.1,
         live: bool = True,
     ) -> None:
-        recorder = _recorder(source)
+        recorder = recorder_of(source)
         self.height = height
         self.detail: Detail = detail
         self.time_unit = clock_unit(recorder.clock)
@@ -483,33 +324,12 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
 
 # --- the connection panel --------------------------------------------------------------------------
 
-_STATE_COLOURS = {"CONNECTING": "#ef6c00", "OPEN": "#2e7d32", "CLOSING": "#f9a825", "CLOSED": "#616161"}
-_PANEL_COLUMNS = ("conn", "who", "peer", "state", "msgs in", "msgs out", "bytes in", "bytes out", "close")
-
-
-def _merge(old: ConnectionSummary | None, part: ConnectionSummary, moved: bool) -> ConnectionSummary:
-    """Fold the summary of newer events into the summary so far."""
-    if old is None:
-        return part
-    return replace(
-        old,
-        peer=old.peer or part.peer,
-        state=part.state if moved else old.state,
-        messages_in=old.messages_in + part.messages_in,
-        messages_out=old.messages_out + part.messages_out,
-        bytes_in=old.bytes_in + part.bytes_in,
-        bytes_out=old.bytes_out + part.bytes_out,
-        close_code=part.close_code if part.close_code is not None else old.close_code,
-        close_reason=part.close_reason if part.close_code is not None else old.close_reason,
-        errors=old.errors + part.errors,
-    )
-
 
 class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
     """The server's registry, live: each connection, its state, traffic and close code.
 
-    Built with :func:`wslab.lifecycle.summarize_connections` over each batch of new events, so it
-    never re-reads the history. ``side="client"`` shows the clients' view, ``None`` both.
+    A :class:`wslab.lifecycle.ConnectionBook` folds in each batch of new events, so it never
+    re-reads the history. ``side="client"`` shows the clients' view, ``None`` both.
     """
 
     def __init__(
@@ -522,102 +342,46 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
         interval: float = 0.1,
         live: bool = True,
     ) -> None:
-        recorder = _recorder(source)
-        self.side = side
+        recorder = recorder_of(source)
+        self._book = ConnectionBook(side=side, memory=memory)
         self.rows = rows
-        self.memory = memory
-        self._forgotten = 0
-        self._summaries: dict[tuple[str, str], ConnectionSummary] = {}
         super().__init__(value="")
         self.add_class("wslab-connections")
         self._start(recorder, interval, live)
 
     @property
+    def side(self) -> str | None:
+        """Whose connections it shows: ``"server"``, ``"client"``, or ``None`` for both."""
+        return self._book.side
+
+    @side.setter
+    def side(self, side: str | None) -> None:
+        self._book.side = side
+
+    @property
+    def memory(self) -> int:
+        """How many connections it keeps at most (the oldest closed ones are forgotten first)."""
+        return self._book.memory
+
+    @memory.setter
+    def memory(self, memory: int) -> None:
+        self._book.memory = memory
+
+    @property
     def connections(self) -> list[ConnectionSummary]:
         """The connections kept (all but the oldest closed beyond ``memory``), oldest first."""
-        return list(self._summaries.values())
+        return self._book.connections
 
     def _absorb(self, events: list[Event], missed: int) -> None:
-        from .lifecycle import TRANSITIONS
-
-        moved = {(e.endpoint, e.conn) for e in events if e.kind in TRANSITIONS and e.conn is not None}
-        for part in summarize_connections(events, side=self.side):
-            key = (part.endpoint, part.conn)
-            self._summaries[key] = _merge(self._summaries.get(key), part, key in moved)
-        if len(self._summaries) > self.memory:  # forget the oldest closed ones, counted
-            for key in [k for k, v in self._summaries.items() if v.state is State.CLOSED]:
-                if len(self._summaries) <= self.memory:
-                    break
-                del self._summaries[key]
-                self._forgotten += 1
-
-    def _cells(self, s: ConnectionSummary) -> tuple[str, ...]:
-        close = ""
-        if s.close_code is not None:
-            close = f"{s.close_code} {explain_close_code(s.close_code)}"
-        return (
-            s.conn,
-            s.endpoint,
-            s.peer or "",
-            s.state.name.lower(),
-            str(s.messages_in),
-            str(s.messages_out),
-            format_size(s.bytes_in),
-            format_size(s.bytes_out),
-            close,
-        )
-
-    def _visible(self) -> tuple[list[ConnectionSummary], int]:
-        shown = list(itertools.islice(reversed(self._summaries.values()), self.rows))[::-1]
-        return shown, len(self._summaries) + self._forgotten - len(shown)
+        self._book.add(events)
 
     def _render(self) -> None:
-        esc = html.escape
-        shown, hidden = self._visible()
-        head = "".join(f"<th style='{cell_style(h, h)}'>{esc(h)}</th>" for h in _PANEL_COLUMNS)
-        body = []
-        if hidden:
-            body.append(
-                f"<tr><td colspan='{len(_PANEL_COLUMNS)}' style='color:#777;font-style:italic;"
-                f"padding:2px 8px'>{hidden} older connections hidden</td></tr>"
-            )
-        for s in shown:
-            colour = _STATE_COLOURS.get(s.state.name, "#333")
-            cells = []
-            for name, text in zip(_PANEL_COLUMNS, self._cells(s), strict=True):
-                inner = esc(text)
-                if name == "state":
-                    inner = f"<b style='color:{colour}'>● {inner}</b>"
-                elif name == "close" and s.close_code not in (None, 1000, 1001):
-                    inner = f"<span style='color:#c62828'>{inner}</span>"
-                cells.append(f"<td style='{cell_style(name, text)}'>{inner}</td>")
-            if s.errors:
-                cells[-1] = cells[-1].replace("</td>", f" <b style='color:#c62828'>✖ {s.errors}</b></td>")
-            body.append(f"<tr>{''.join(cells)}</tr>")
-        if not shown:
-            body.append(
-                f"<tr><td colspan='{len(_PANEL_COLUMNS)}' style='color:#777;padding:2px 8px'>"
-                "no connections yet</td></tr>"
-            )
-        title = "server registry" if self.side == "server" else f"{self.side or 'all'} connections"
-        self.value = (
-            "<div class='wslab-panel' style='overflow-x:auto'>"
-            f"<b style='font-family:sans-serif'>{esc(title)}</b>"
-            f"<table style='{TABLE_STYLE}'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-        )
+        shown, hidden = self._book.latest(self.rows)
+        self.value = panel_html(shown, hidden, self.side)
 
     def __repr__(self) -> str:
-        shown, hidden = self._visible()
-        rows = [_PANEL_COLUMNS, *(self._cells(s) for s in shown)]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(_PANEL_COLUMNS))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-        title = "server registry" if self.side == "server" else f"{self.side or 'all'} connections"
-        if hidden:
-            lines.insert(1, f"({hidden} older connections hidden)")
-        if not shown:
-            lines.append("(no connections yet)")
-        return f"ConnectionPanel: {title}\n" + "\n".join(lines)
+        shown, hidden = self._book.latest(self.rows)
+        return panel_text(shown, hidden, self.side)
 
 
 # --- all of it together -------------------------------------------------------------------------------
@@ -635,7 +399,7 @@ class LabView(_Live, widgets.VBox):  # type: ignore[misc]
         window: int = DEFAULT_WINDOW,
         interval: float = 0.1,
     ) -> None:
-        recorder = _recorder(source)
+        recorder = recorder_of(source)
         self.panel = ConnectionPanel(recorder, live=False)
         self.diagram = DiagramView(recorder, detail=detail, window=window, live=False)
         self.table = EventTable(recorder, rows=rows, live=False)
