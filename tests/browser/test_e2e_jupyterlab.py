@@ -121,9 +121,13 @@ def test_lesson_02_draws_the_sequence_diagram_as_svg(jupyter: JupyterLab, chromi
     page = open_lesson(chromium, jupyter, LESSONS[1])
     run(page, "notebook:run-all-cells")
     assert errors_in(page) == []
-    # lab.diagram() outputs: JupyterLab draws image/svg+xml as <img src="data:image/svg+xml,…">
+    # lab.diagram() outputs carry text/html (a .wslab-diagram box, as wide as the cell, drawing the SVG as
+    # images) beside image/svg+xml; JupyterLab prefers the HTML. Three outside the widgets, each drawn.
     page.wait_for_function(
-        "() => document.querySelectorAll('.jp-RenderedSVG img').length >= 3", timeout=10_000
+        "() => [...document.querySelectorAll('.jp-RenderedHTMLCommon .wslab-diagram')]"
+        ".filter(d => !d.closest('.jupyter-widgets')"
+        " && [...d.querySelectorAll('img, svg')].some(i => i.getBoundingClientRect().width > 0)).length >= 3",
+        timeout=10_000,
     )
     view = page.locator(".wslab-lab-view").first
     view.locator("svg").wait_for(timeout=10_000)  # the live diagram inside the lab view
@@ -199,7 +203,7 @@ def test_lesson_10_records_the_pages_own_websocket_events(jupyter: JupyterLab, c
         gone = run_new_cell(
             page, 'print([(e.conn, e.code, e.reason) for e in lab.events.filter(who="server", kind="close")])'
         )
-    assert "(1000, 'widget closed')" in gone.replace("'c2', ", "").replace("'c3', ", "")
+    assert re.search(r"\('c\d+', 1000, 'widget closed'\)", gone), gone  # its id depends on the lesson
     sent = run_new_cell(page, 'print(lab.events.filter(side="browser", kind="send"))')
     assert "tapé dans la page" in sent
 
