@@ -20,10 +20,10 @@ from pathlib import Path
 from ..events import Event
 from .box import DEFAULT_HEIGHT, html_box
 from .layout import IDLE_GAP_US, build
-from .mermaid import mermaid
+from .mermaid import mermaid_text
 from .model import Detail
-from .svg import FLOOR_FONT, Drawing, drawing, svg
-from .text import text
+from .svg import FLOOR_FONT, Drawing, draw, svg_document
+from .text import plain_text
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -59,7 +59,7 @@ def sequence_svg(
     caller already left out, to say so on the drawing. ``detail="frames"`` adds a ``wire``
     lifeline for recorded frames. The time unit is taken from an :class:`EventLog`, else ticks.
     """
-    return svg(drawing(build(events, detail, max_events, time_unit, hidden)))
+    return svg_document(draw(build(events, detail, max_events, time_unit, hidden)))
 
 
 def to_mermaid(
@@ -70,7 +70,7 @@ def to_mermaid(
     hidden: int = 0,
 ) -> Mermaid:
     """The same diagram as mermaid ``sequenceDiagram`` text, to paste into a Markdown cell."""
-    return Mermaid(mermaid(build(events, detail, max_events, None, hidden)))
+    return Mermaid(mermaid_text(build(events, detail, max_events, None, hidden)))
 
 
 def sequence_text(
@@ -82,7 +82,7 @@ def sequence_text(
     hidden: int = 0,
 ) -> str:
     """The same diagram as plain text, one line per row (for terminals and plain reprs)."""
-    return text(build(events, detail, max_events, time_unit, hidden))
+    return plain_text(build(events, detail, max_events, time_unit, hidden))
 
 
 class Mermaid(str):
@@ -128,14 +128,14 @@ class Diagram:
     @property
     def _picture(self) -> Drawing:
         if self._drawing is None:
-            self._drawing = drawing(self._layout)
+            self._drawing = draw(self._layout)
         return self._drawing
 
     @property
     def svg(self) -> str:
         """The SVG document (at its natural size: ``width`` × ``height`` px)."""
         if self._svg is None:
-            self._svg = svg(self._picture)
+            self._svg = svg_document(self._picture)
         return self._svg
 
     @property
@@ -168,11 +168,11 @@ class Diagram:
 
     def to_mermaid(self) -> Mermaid:
         """Mermaid ``sequenceDiagram`` text in the seed's style."""
-        return Mermaid(mermaid(self._layout))
+        return Mermaid(mermaid_text(self._layout))
 
     def to_text(self) -> str:
         """Plain text, one line per row."""
-        return text(self._layout)
+        return plain_text(self._layout)
 
     def save(self, path: str | Path) -> Path:
         """Write SVG, or mermaid text when the name ends in ``.mmd`` or ``.md``; returns the path."""

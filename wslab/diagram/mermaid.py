@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .model import RED, REMOTE, Arrow, Badge, Layout, printable
 
-__all__ = ["mermaid", "mermaid_safe"]
+__all__ = ["mermaid_safe", "mermaid_text"]
 
 _MERMAID_UNSAFE = set(';#<>&"{}`%')
 
@@ -23,7 +23,7 @@ def mermaid_safe(text: str) -> str:
     return "".join(f"#{ord(ch)};" if ch in _MERMAID_UNSAFE else ch for ch in printable(text))
 
 
-def mermaid(layout: Layout) -> str:
+def mermaid_text(layout: Layout) -> str:
     """The layout as mermaid ``sequenceDiagram`` text (failures in a red ``rect``)."""
     ids: dict[str, str] = {}
     lines = ["sequenceDiagram"]

@@ -1,9 +1,10 @@
 """The diagram as SVG, made with the standard library: no network, no JavaScript, so it shows the same
 in JupyterLab, VS Code, nbviewer and exported HTML.
 
-:func:`drawing` places the lifelines (names and badges never overlap; labels are cut shorter before
+:func:`draw` places the lifelines (names and badges never overlap; labels are cut shorter before
 a drawing grows past what a notebook output shows at ``FLOOR_FONT`` px) and draws the elements in two
-bands (the names, then the rows), which :func:`svg` puts in one document and the HTML box keeps apart.
+bands (the names, then the rows), which :func:`svg_document` puts in one document and the HTML box
+keeps apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TypeAlias
 
 from .model import RED, REMOTE, Arrow, Badge, Item, Layout, escape, fit
 
-__all__ = ["FLOOR_FONT", "Drawing", "drawing", "svg", "svg_doc"]
+__all__ = ["FLOOR_FONT", "Drawing", "draw", "svg_doc", "svg_document"]
 
 
 _FONT = 11  # px: every text of the drawing, at its natural size
@@ -199,7 +200,7 @@ def _svg_lifelines(layout: Layout, xs: dict[str, int], y1: int, y2: int) -> list
     return out
 
 
-def drawing(layout: Layout) -> Drawing:
+def draw(layout: Layout) -> Drawing:
     names = [n for n, _ in layout.lifelines]
     xs, left, width = _place(layout)
     drawn = f"{layout.drawn} events" + (f", {layout.hidden} earlier not drawn" if layout.hidden else "")
@@ -241,7 +242,7 @@ def svg_doc(width: int, height: int, label: str, parts: Iterable[str]) -> str:
     )
 
 
-def svg(drawing: Drawing) -> str:
+def svg_document(drawing: Drawing) -> str:
     """The whole drawing as one standalone SVG document."""
     body = f'<g transform="translate(0 {drawing.head_h})">{"".join(drawing.body)}</g>'
     return svg_doc(drawing.width, drawing.height, drawing.title, [*drawing.head, body])

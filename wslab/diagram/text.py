@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from .model import Arrow, Badge, Layout, printable
 
-__all__ = ["text"]
+__all__ = ["plain_text"]
 
 
-def text(layout: Layout) -> str:
+def plain_text(layout: Layout) -> str:
     """The layout as text: a title line, then each row's time and items (``a -> b: label``)."""
     names = layout.names
     lines = [f"sequence diagram: {' | '.join(names) or '(no events yet)'} ({layout.drawn} events)"]
