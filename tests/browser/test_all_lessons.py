@@ -30,6 +30,7 @@ reason when missing, like under nbval. Run: ``pytest tests/browser -k all_lesson
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -464,11 +465,13 @@ CHECKED_CELLS = [
 
 def test_all_lessons_checks_catch_what_they_should(jupyter: JupyterLab, chromium: Any) -> None:
     """The checks above, on a notebook made to fail them: a check that never fires proves nothing."""
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CHECKED_CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, jupyter.work / "00-checks.ipynb")
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+        for source in CHECKED_CELLS
+    ]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+    (jupyter.work / "00-checks.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     page = open_lesson(chromium, jupyter, "00-checks.ipynb")
     try:
         assert restart_and_run_all(page, RUN_SECONDS) is None
