@@ -1,11 +1,11 @@
 """Every lesson the way learners run it: JupyterLab, "Restart Kernel and Run All Cells", 1280×800.
 
 One ``jupyter lab`` (over a temporary copy of notebooks/, so autosave never touches the repository)
-and one headless Chromium serve all twelve lessons. Each lesson opens in a fresh page at a 1280×800
-viewport in JupyterLab's default layout (the file browser open in the left sidebar), its outputs
-are cleared (so "not run" is visible), then Kernel → Restart Kernel and Run All Cells is issued and
-its confirmation dialog accepted. Once the kernel is idle with every cell run, the test checks what a
-learner sees, per lesson:
+and one headless Chromium serve every lesson (notebooks/NN-*.ipynb). Each lesson opens in a fresh
+page at a 1280×800 viewport in JupyterLab's default layout (the file browser open in the left
+sidebar), its outputs are cleared (so "not run" is visible), then Kernel → Restart Kernel and Run
+All Cells is issued and its confirmation dialog accepted. Once the kernel is idle with every cell
+run, the test checks what a learner sees, per lesson:
 
 - no error: no ``error`` output (``ename``), nothing on stderr, no "Error displaying widget";
 - every cell ran (Run All stops at the first error and leaves the rest unrun);
@@ -18,11 +18,14 @@ learner sees, per lesson:
   scroll bar on it is exactly the failure). A failure names the cell and the outermost elements
   that stick out, with their widths;
 - no output shows the notebook server's credentials (its token, the page's cookies);
-- lesson 10: the page's own WebSocket events (side ``browser``: open, message, close 4000) reach the
-  live event table.
+- lesson 10: the page's own WebSocket events reach the live event tables: rows of side and who
+  ``browser`` for a message the page received and for its close with 4000, which only the page can
+  report.
 
 Every lesson is saved as a screenshot of the whole notebook (the viewport is stretched to the
-notebook's height after the checks, width unchanged) in tests/screenshots/lessons/ (git-ignored).
+notebook's height after the checks, width unchanged) in tests/screenshots/lessons/ (git-ignored);
+lesson 10's widget and rows also as 1280×800 views. Printed, not asserted: scroll boxes that hide
+content and code lines wider than the editor.
 Lessons 11 and 12 need ``node`` (with ``npm ci``) and ``redis-server``; they are skipped with the
 reason when missing, like under nbval. Run: ``pytest tests/browser -k all_lessons``.
 """
@@ -434,9 +437,9 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
             problems.append(f"{len(unrun)} cells never ran (Run All stopped): first {unrun[0]}")
         shot = SHOTS / f"{name.removesuffix('.ipynb')}.png"
         screenshot_whole_notebook(page, shot)
+        print(f"\n{name}: opened and ran in {ran:.1f} s; screenshot {shot}")
         for detail in detail_shots(page, name):
             print(f"{name}: detail screenshot {detail}")
-        print(f"\n{name}: Run All in {ran:.1f} s; screenshot {shot}")
         if page_errors:
             print(f"{name}: page errors (not asserted): {page_errors[:3]}")
         for note in notes_in(report):
