@@ -28,10 +28,12 @@ if command -v npm >/dev/null 2>&1; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-echo "== ruff and mypy --strict"
+echo "== ruff, mypy --strict and import-linter"
 .venv/bin/ruff check wslab tests bench
 .venv/bin/ruff format --check wslab tests bench
 .venv/bin/mypy wslab
+echo "== lint-imports (the layers go one way: see [tool.importlinter] in pyproject.toml)"
+.venv/bin/lint-imports
 
 # Python 3.13: the unit tests again, when an interpreter is there.
 py313=""

@@ -145,7 +145,7 @@ def test_close_codes_a_page_may_not_send_are_refused_in_python(lab: wslab.Lab) -
 def test_a_browser_for_a_server_of_another_lab_is_refused(lab: wslab.Lab) -> None:
     with wslab.Lab(name="other") as other:
         foreign = other.serve()
-        with pytest.raises(wslab.WslabError, match="not a server of this lab"):
+        with pytest.raises(wslab.WslabError, match="not a server or a wire of this lab"):
             lab.browser(foreign)
 
 

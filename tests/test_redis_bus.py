@@ -129,7 +129,7 @@ def test_memory_stays_bounded_under_a_ten_thousand_message_burst(redis, remote):
                 await near.abroadcast(f"m{i}", everywhere=True)
 
         started = time.monotonic()
-        lab._block(burst(), 60, "burst")
+        lab.bridge.block(burst(), 60, "burst")
         wait_for(lambda: len(far.inbox) == 10_000, timeout=60)
         print(f"10,000 cross-process broadcasts delivered in {time.monotonic() - started:.2f} s")
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

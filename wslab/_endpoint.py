@@ -8,15 +8,13 @@ see every event as the recorder stores it.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from ._bridge import Bridge
 from ._context import Context
 from ._session import OnWire, Pair
 from .events import Event, Kind, Side
 from .hooks import SLOW_HOOK, Hook, HookRegistry, hook_name
-from .recorder import Recorder
 
 T = TypeVar("T")
 
@@ -30,24 +28,6 @@ class HasContext(Protocol):
     def context(self) -> Context: ...
 
 
-class LegacyLab(HasContext, Protocol):
-    """What peers not yet moved to the context still call on the lab (its delegates to the runtime)."""
-
-    recorder: Recorder
-    timeout: float
-    settle_timeout: float
-
-    @property
-    def _pairs(self) -> dict[str, Pair]: ...
-    @property
-    def _expected(self) -> dict[tuple[str, int], tuple[str, str]]: ...
-    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T: ...
-    async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T: ...
-    async def _settle(self, timeout: float | None = None) -> None: ...
-    def _changed(self) -> None: ...
-    def _new_conn_id(self) -> str: ...
-
-
 class Endpoint:
     """A named end of connections whose events go to the lab's recorder, then to its hooks."""
 
@@ -56,9 +36,8 @@ class Endpoint:
     def __init__(self, ctx: Context | HasContext, name: str, on: dict[Kind, Hook] | None = None) -> None:
         if isinstance(ctx, Context):
             self._ctx = ctx
-        else:  # handed the lab itself: take its context (peers not yet moved to the context use _lab)
+        else:  # handed the lab itself: take its context
             self._ctx = ctx.context
-            self._lab = cast("LegacyLab", ctx)
         self.name = name
         self.hooks = HookRegistry()
         for kind, hook in (on or {}).items():

@@ -29,16 +29,19 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ._endpoint import Endpoint
 from .describe import preview
-from .events import Kind
+from .events import Event, Kind
 from .lifecycle import check_close
 
 if TYPE_CHECKING:
+    from ._context import Context
     from .eventlog import EventLog
-    from .lab import Lab
+    from .hooks import Hook
     from .server import Server
+    from .wire import Wire
 
 __all__ = [
     "ADVICE_JS",
@@ -126,7 +129,7 @@ class Route:
         return f"none: {self.why}"
 
 
-def page_route(server: Server, path: str, env: Mapping[str, str] | None = None) -> Route:
+def page_route(server: Server | Wire, path: str, env: Mapping[str, str] | None = None) -> Route:
     """The route from the notebook page to ``server``, for a connection on ``path``.
 
     The one place in Python that decides it (the page may still switch a direct route to its proxy,
@@ -169,7 +172,7 @@ def _widget_class() -> type[Any]:
 _WIDGET: type[Any] | None = None
 
 
-class Browser:
+class Browser(Endpoint):
     """A script in the notebook page (the article's client by default), connected to a server of the lab.
 
     Display it (last line of a cell) to see the page's socket, an input with Send and Close
@@ -183,24 +186,24 @@ class Browser:
 
     def __init__(
         self,
-        lab: Lab,
-        server: Server,
+        ctx: Context,
+        server: Server | Wire,
         name: str,
         *,
         env: Mapping[str, str] | None = None,
         script: str = "article",
         attempts: int | None = None,
+        on: dict[Kind, Hook] | None = None,
     ) -> None:
         if script != "article" and script not in ADVICE_JS:
             raise ValueError(f"no script {script!r}: 'article' or one of {sorted(ADVICE_JS)}")
         attempts = ATTEMPTS.get(script, 1) if attempts is None else attempts
         if attempts < 1:
             raise ValueError("a page script opens at least one socket")
-        self._lab = lab
+        super().__init__(ctx, name, on)
         self.server = server
-        self.name = name
         self.script = script
-        self.conns = [lab._new_conn_id() for _ in range(attempts)]
+        self.conns = [ctx.session.new_conn_id() for _ in range(attempts)]
         self.conn = self.conns[0]
         self.path = f"/{name}"
         self.route = page_route(server, self.path, env)
@@ -213,7 +216,7 @@ class Browser:
         self._closing_by_page: set[str] = set()
         self._on_done: list[Callable[[], None]] = []
         for n, conn in enumerate(self.conns, start=1):  # the page asks for /name, /name/2, /name/3…
-            lab._claim_path(self._path_of(n), conn, name, server.name)
+            ctx.session.claim_path(self._path_of(n), conn, name, server.name)
         self._record("connecting", data=self.route.url or self.path, detail="new WebSocket(url) in the page")
         self.widget = _widget_class()(
             key=uuid.uuid4().hex,
@@ -275,15 +278,10 @@ class Browser:
     def _path_of(self, n: int) -> str:
         return self.path if n == 1 else f"{self.path}/{n}"
 
-    def _record(self, kind: Kind, conn: str | None = None, **fields: Any) -> None:
-        self._lab.recorder.record(
-            side="browser",
-            kind=kind,
-            endpoint=self.name,
-            conn=conn or self.conn,
-            peer=self.server.name,
-            **fields,
-        )
+    def _record(self, kind: Kind, conn: str | None = None, **fields: Any) -> Event:
+        """What the page reported, through the one record path (hooks on this browser see it)."""
+        fields.setdefault("peer", self.server.name)
+        return super()._record(kind, conn=conn or self.conn, **fields)
 
     def _unreachable(self, why: str) -> None:
         if self.state == "closed":  # said once, whether Python or the page noticed first
@@ -386,19 +384,21 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def advice(lab: Lab, server: Server, script: str, *, name: str | None = None) -> Browser:
-    """A page widget running ``ADVICE_JS[script]`` against ``server``; display it like ``lab.browser``.
+class PageLab(Protocol):
+    """What the page helpers need of a lab (``wslab.Lab``), seen from below it."""
 
-    Named after the script unless ``name`` says otherwise; recorded and closed with the lab's
-    other browsers (``lab.browsers``).
-    """
+    name: str
+    browsers: list[Browser]
+
+    def browser(self, server: Any, *, name: str | None = None, script: str = ...) -> Browser: ...
+    def close(self) -> None: ...
+
+
+def advice(lab: PageLab, server: Server, script: str, *, name: str | None = None) -> Browser:
+    """``lab.browser(server, script=script)``: one of the article's pieces of advice in the page."""
     if script not in ADVICE_JS:
         raise ValueError(f"no advice {script!r}: one of {sorted(ADVICE_JS)}")
-    if server not in lab.servers:
-        raise ValueError(f"{server.name} is not a server of this lab")
-    browser = Browser(lab, server, lab._unique(name, script, [b.name for b in lab.browsers]), script=script)
-    lab.browsers.append(browser)
-    return browser
+    return lab.browser(server, name=name, script=script)
 
 
 class ClosingLater:
@@ -408,7 +408,7 @@ class ClosingLater:
     ``lab.close()`` run by "Run All" would stop the servers before the page has even connected.
     """
 
-    def __init__(self, lab: Lab, timeout: float) -> None:
+    def __init__(self, lab: PageLab, timeout: float) -> None:
         self.lab = lab
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -448,7 +448,7 @@ class ClosingLater:
         )
 
 
-def close_when_pages_are_done(lab: Lab, timeout: float = 60.0) -> ClosingLater:
+def close_when_pages_are_done(lab: PageLab, timeout: float = 60.0) -> ClosingLater:
     """Close ``lab`` once every page script in it is done (see :class:`ClosingLater`); returns at once."""
     return ClosingLater(lab, timeout)
 
@@ -469,11 +469,11 @@ class PageRows:
         self.widget = ipywidgets.HTML()
         self._later: threading.Timer | None = None
         self._refresh()
-        self._unsubscribe = browser._lab.recorder.subscribe(self._poke)
+        self._unsubscribe = browser._ctx.recorder.subscribe(self._poke)
 
     def rows(self) -> EventLog:
         """The matching rows recorded so far."""
-        return self.browser._lab.events.filter(kind=self.kinds, conn=self.browser.conns)
+        return self.browser._ctx.recorder.snapshot().filter(kind=self.kinds, conn=self.browser.conns)
 
     def _poke(self, event: Any) -> None:
         if event.kind in self.kinds and event.conn in self.browser.conns and self._later is None:

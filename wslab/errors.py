@@ -6,7 +6,7 @@ WslabError
 ├── ConnectionFailed    the client could not open a connection
 ├── NotConnected        an operation needs an open connection
 ├── Invalid             a received message failed validation (also a ValueError)
-├── NodeMissing         node or its ws package is not installed (wslab.node)
+├── NodeMissing         node or its ws package is not installed
 └── SessionFileError    a recorded session cannot be read (wslab.sessionfile; also a ValueError)
     └── HarError        a HAR file in particular (wslab.har)
 
@@ -20,6 +20,7 @@ __all__ = [
     "ConnectionFailed",
     "Invalid",
     "LoopError",
+    "NodeMissing",
     "NotConnected",
     "WslabError",
     "WslabTimeout",
@@ -48,3 +49,7 @@ class NotConnected(WslabError):
 
 class Invalid(WslabError, ValueError):
     """A received message failed validation; the text says why, for the error reply."""
+
+
+class NodeMissing(WslabError):
+    """``node`` is not on PATH, or the ``ws`` package is not installed (run ``npm ci``)."""

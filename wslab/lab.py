@@ -12,14 +12,14 @@ import atexit
 import contextlib
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from ._bridge import Bridge, Limits, twin
 from ._context import Context
 from ._fds import RUN_OUT, out_of_fds, raise_fd_limit
 from ._loop import LoopThread
-from ._session import Pair, Session
+from ._session import Session
 from .client import Client
 from .diagram import Diagram, Mermaid, to_mermaid
 from .errors import WslabError
@@ -35,7 +35,8 @@ from .wire import Wire
 if TYPE_CHECKING:
     from ssl import SSLContext
 
-    from .browser import Browser
+    from .browser import Browser, ClosingLater
+    from .node import NodeProcess, NodeServer
     from .redis_bus import RedisBus
     from .resources import Resources
     from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Lab"]
 
 T = TypeVar("T")
+
+Target: TypeAlias = "Server | Wire | NodeServer | str"
+"""What a client can connect to: a server of the lab, a wire, a Node server, or a URL."""
 
 _FD_LIMIT_RAISED = False
 
@@ -100,6 +104,7 @@ class Lab:
         """How many closed clients ``clients`` keeps to look back at (live ones are always kept)."""
         self.wires: list[Wire] = []
         self.browsers: list[Browser] = []  # wslab.browser: the classic client in the notebook page
+        self.nodes: list[NodeProcess] = []  # wslab.node: Node servers and clients in child processes
         with _LIVE_LOCK:
             previous = _LIVE.get(name)
             _LIVE[name] = self
@@ -252,7 +257,7 @@ class Lab:
 
     def connect(
         self,
-        target: Server | Wire | str | Sequence[Server | Wire | str],
+        target: Target | Sequence[Target],
         *,
         path: str = "/",
         name: str | None = None,
@@ -297,7 +302,7 @@ class Lab:
 
     async def aconnect(
         self,
-        target: Server | Wire | str | Sequence[Server | Wire | str],
+        target: Target | Sequence[Target],
         *,
         path: str = "/",
         name: str | None = None,
@@ -309,16 +314,18 @@ class Lab:
     ) -> Client:
         """Async twin of :meth:`connect`."""
 
-        def address(one: Server | Wire | str) -> tuple[str, str | None]:
+        def address(one: Target) -> tuple[str, str | None]:
             if isinstance(one, Server):
                 return one.url.rstrip("/") + "/" + path.lstrip("/"), one.name
             if isinstance(one, Wire):  # through the wire; the peer is still the server (if it is ours)
                 peer = one.server.name if one.server is not None else None
                 return one.url.rstrip("/") + "/" + path.lstrip("/"), peer
-            return one, None
+            if isinstance(one, str):
+                return one, None
+            return one.url, one.name  # a Node server (wslab.node): the other end is named after it
 
         async def start() -> Client:
-            if isinstance(target, Server | Wire | str):
+            if isinstance(target, str) or not isinstance(target, Sequence):
                 targets = [address(target)]
             else:
                 targets = [address(one) for one in target]
@@ -379,18 +386,71 @@ class Lab:
 
     redis_bus = twin(aredis_bus)
 
-    def browser(self, server: Server, *, name: str | None = None) -> Browser:
-        """The seed's JavaScript client in the notebook page, connected to ``server``: display it.
+    def node_server(
+        self, *, name: str = "node", script: str = "article", record_console: bool = False
+    ) -> NodeServer:
+        """Run a Node ``ws`` server (the article's by default; :mod:`wslab.node`); returns once it listens.
 
-        Its page events are recorded with ``side="browser"``; see :mod:`wslab.browser`.
+        ``lab.connect(node)`` connects a wslab client to it; ``node.record()`` puts what Node
+        reported in the table. Needs ``node`` and ``npm ci`` (``NodeMissing`` says what is missing).
         """
-        from .browser import Browser
+        from .node import new_server
+
+        node = new_server(self.context, name, script=script, record_console=record_console)
+        self.nodes.append(node)
+        return node
+
+    def node_client(self, server: Server, *, name: str = "node", record_console: bool = False) -> NodeProcess:
+        """Run the article's client under Node against ``server`` (see :mod:`wslab.node`)."""
+        from .node import new_client
 
         if server not in self.servers:
             raise WslabError(f"{server.name} is not a server of this lab")
-        browser = Browser(self, server, self._unique(name, "browser", [b.name for b in self.browsers]))
+        node = new_client(self.context, server, name, record_console=record_console)
+        self.nodes.append(node)
+        return node
+
+    def browser(
+        self,
+        server: Server | Wire,
+        *,
+        name: str | None = None,
+        script: str = "article",
+        attempts: int | None = None,
+        on: dict[Kind, Hook] | None = None,
+    ) -> Browser:
+        """The article's JavaScript client in the notebook page, connected to ``server``: display it.
+
+        ``server`` is a server of this lab, or a wire in front of one (or of any server): the page
+        then goes through the wire. ``script`` runs one of the article's pieces of advice instead
+        (``wslab.browser.ADVICE_JS``). Its page events are recorded with ``side="browser"`` and go
+        through hooks like any other (``on=``); see :mod:`wslab.browser`.
+        """
+        from .browser import Browser
+
+        if server not in self.servers and server not in self.wires:
+            raise WslabError(f"{server.name} is not a server or a wire of this lab")
+        base = "browser" if script == "article" else script
+        browser = Browser(
+            self.context,
+            server,
+            self._unique(name, base, [b.name for b in self.browsers]),
+            script=script,
+            attempts=attempts,
+            on=on,
+        )
         self.browsers.append(browser)
         return browser
+
+    def close_when_pages_are_done(self, timeout: float = 60.0) -> ClosingLater:
+        """Close the lab once every page script is done, or after ``timeout`` s (the last cell of a lesson).
+
+        A page runs beside the kernel and reports only while the kernel is idle, so a plain
+        ``lab.close()`` under "Run All" would stop the servers before the page even connected.
+        """
+        from .browser import ClosingLater
+
+        return ClosingLater(self, timeout)
 
     def wire(
         self,
@@ -544,7 +604,7 @@ class Lab:
     def _closed(self) -> bool:
         return self.context.bridge.closed
 
-    # --- plumbing: delegates to the bridge and the session, for peers not yet on the context ----
+    # --- plumbing: the lab's own calls through the bridge --------------------------------------
 
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
         return self.context.bridge.block(coro, timeout, what)
@@ -581,40 +641,11 @@ class Lab:
     def _cleanups(self) -> list[Callable[[], None]]:
         return self.context.cleanups
 
-    @property
-    def _pairs(self) -> dict[str, Pair]:
-        return self._session.pairs
-
-    @property
-    def _expected(self) -> dict[tuple[str, int], tuple[str, str]]:
-        return self._session.expected
-
-    def _new_conn_id(self) -> str:
-        return self._session.new_conn_id()
-
     def _unique(self, wanted: str | None, base: str, taken: list[str]) -> str:
         return self._session.unique(wanted, base, taken)
 
-    def _expect(self, conn: str, local: Any, client: str, server: str | None) -> None:
-        self._session.expect(conn, local, client, server)
-
-    def _claim_path(self, path: str, conn: str, peer: str, server: str) -> None:
-        self._session.claim_path(path, conn, peer, server)
-
-    def _claim(self, remote: Any, server: str, path: str | None = None) -> tuple[str, str]:
-        return self._session.claim(remote, server, path)
-
-    def _changed(self) -> None:
-        self._session.changed()
-
     async def _settle(self, timeout: float | None = None) -> None:
         await self._session.settle(timeout)
-
-    async def _wait_flag(self, flag: asyncio.Event) -> None:
-        await self._session.wait_flag(flag)
-
-    async def _unless_held(self, conn: str | None, awaitable: Awaitable[Any]) -> None:
-        await self._session.unless_held(conn, awaitable)
 
     async def _shutdown(self) -> None:
         for bus in self.buses:

@@ -33,15 +33,17 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .errors import WslabError, WslabTimeout
+from ._endpoint import Endpoint
+from .errors import NodeMissing, WslabTimeout
 from .eventlog import EventLog
 from .events import Side
 
 if TYPE_CHECKING:
+    from ._context import Context
     from .client import Client
-    from .lab import Lab
+    from .events import Kind
     from .server import Server
 
 __all__ = [
@@ -90,10 +92,6 @@ REPORT = "@@wslab "
 """How wslab/js/report.js starts the lines that report an event (never shown in ``console``)."""
 
 
-class NodeMissing(WslabError):
-    """``node`` is not on PATH, or the ``ws`` package is not installed (run ``npm ci``)."""
-
-
 def _node_modules() -> Path | None:
     """The ``node_modules`` folder holding ``ws``: $WSLAB_NODE_MODULES, else next to the repo or cwd."""
     candidates: list[Path] = []
@@ -121,12 +119,15 @@ def available() -> bool:
     return why_unavailable() is None
 
 
-class NodeProcess:
-    """One ``node`` child process running the article's code; its output is kept in ``console``."""
+class NodeProcess(Endpoint):
+    """One ``node`` child process running the article's code; its output is kept in ``console``.
+
+    Its events go through the lab's one record path, so hooks (``node.on("close", f)``) see them.
+    """
 
     def __init__(
         self,
-        lab: Lab,
+        ctx: Context,
         name: str,
         side: Side,
         script: str,
@@ -140,14 +141,13 @@ class NodeProcess:
             raise NodeMissing(missing)
         modules = _node_modules()
         assert modules is not None
-        self.name = name
+        super().__init__(ctx, name)
         self.side = side
         self.conn = conn
         self.record_console = record_console
         self.console: list[str] = []
         self.reports: list[dict[str, Any]] = []
         """The events report.js saw, in the order Node fired them (see ``NodeServer.record``)."""
-        self._lab = lab
         self._printed = threading.Condition()
         full_env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
         full_env.update(env, NODE_PATH=str(modules), NO_COLOR="1", NODE_DISABLE_COLORS="1")
@@ -165,7 +165,7 @@ class NodeProcess:
             encoding="utf-8",
             errors="replace",
         )
-        lab._cleanups.append(self.stop)
+        ctx.cleanups.append(self.stop)
         self._reader = threading.Thread(target=self._read, name=f"wslab-{name}-stdout", daemon=True)
         self._reader.start()
 
@@ -187,16 +187,14 @@ class NodeProcess:
                 self.console.append(line)
                 self._printed.notify_all()
             if self.record_console:
-                self._lab.recorder.record(
-                    side=self.side, kind="note", endpoint=self.name, conn=self.conn, detail=f"node: {line}"
-                )
+                self._record("note", conn=self.conn, detail=f"node: {line}")
 
     def _find_client(self, port: int) -> None:
         """Only a server learns which client connects (see NodeServer)."""
 
     def wait_for_output(self, lines: int, timeout: float | None = None) -> list[str]:
         """Wait until Node has printed ``lines`` lines in all; returns them."""
-        limit = self._lab.timeout if timeout is None else timeout
+        limit = self._ctx.limits.timeout if timeout is None else timeout
         with self._printed:
             if not self._printed.wait_for(lambda: len(self.console) >= lines, limit):
                 raise WslabTimeout(
@@ -211,10 +209,10 @@ class NodeProcess:
     def wait(self, timeout: float | None = None) -> int:
         """Wait until the process ends by itself; returns its exit code."""
         try:
-            code = self.process.wait(self._lab.timeout if timeout is None else timeout)
+            code = self.process.wait(self._ctx.limits.timeout if timeout is None else timeout)
         except subprocess.TimeoutExpired:
             raise WslabTimeout(f"{self.name} is still running") from None
-        self._reader.join(self._lab.timeout)
+        self._reader.join(self._ctx.limits.timeout)
         return code
 
     def stop(self) -> None:
@@ -239,7 +237,7 @@ class NodeServer(NodeProcess):
     """A Node ``ws`` server (the article's by default) in a ``node`` process, listening on ``url``."""
 
     def __init__(
-        self, lab: Lab, name: str, port: int, *, script: str = "article", record_console: bool = False
+        self, ctx: Context, name: str, port: int, *, script: str = "article", record_console: bool = False
     ) -> None:
         if script not in SERVERS:
             raise ValueError(f"no Node server {script!r}: one of {sorted(SERVERS)}")
@@ -250,7 +248,7 @@ class NodeServer(NodeProcess):
         self._conns: dict[int, tuple[str | None, str | None]] = {}  # Node's socket number -> conn, client
         self._ports: dict[int, tuple[str | None, str | None]] = {}  # the client's port -> conn, client
         env = {"WSLAB_PORT": str(port)}
-        super().__init__(lab, name, "server", SERVERS[script], env, record_console=record_console)
+        super().__init__(ctx, name, "server", SERVERS[script], env, record_console=record_console)
 
     def record(self, until: str | None = None, timeout: float | None = None) -> EventLog:
         """Put what Node reported since the last call in the lab's table; returns those events.
@@ -259,7 +257,7 @@ class NodeServer(NodeProcess):
         reported one since the last call, or has exited. Why not as they happen: Node prints when it
         likes, and recording at a point the lesson chooses keeps the table the same on every run.
         """
-        limit = self._lab.timeout if timeout is None else timeout
+        limit = self._ctx.limits.timeout if timeout is None else timeout
         if until is not None:
 
             def arrived() -> bool:
@@ -273,17 +271,17 @@ class NodeServer(NodeProcess):
                 self._reader.join(limit)  # everything it printed before exiting
         with self._printed:
             fresh, self._recorded = self.reports[self._recorded :], len(self.reports)
-        before = self._lab.recorder.total
+        before = self._ctx.recorder.total
         for report in fresh:
             self._record_one(report)
-        mine = self._lab.events.filter(who=self.name)
+        mine = self._ctx.recorder.snapshot().filter(who=self.name)
         return EventLog([e for e in mine if e.seq > before], time_unit=mine.time_unit)
 
     def _record_one(self, report: dict[str, Any]) -> None:
         ev, ident = report.get("ev"), report.get("id")
         conn, peer = self._conns.get(ident, (None, None)) if isinstance(ident, int) else (None, None)
-        record = self._lab.recorder.record
-        common: dict[str, Any] = {"side": "server", "endpoint": self.name, "conn": conn, "peer": peer}
+        record = self._record_kind
+        common: dict[str, Any] = {"conn": conn, "peer": peer}
         size = report.get("size") if isinstance(report.get("size"), int) else None
         text = report.get("text") if isinstance(report.get("text"), str) else None
         data: str | bytes = text if text is not None else _bytes(report.get("b64"))
@@ -312,6 +310,9 @@ class NodeServer(NodeProcess):
             common.update(conn=None, peer=None)
             record(kind="note", detail=f"the node process exits with code {report.get('code')}", **common)
 
+    def _record_kind(self, *, kind: Kind, **fields: Any) -> None:
+        self._record(kind, **fields)
+
     def _client_at(self, port: object) -> tuple[str | None, str | None]:
         """The wslab client that connected from ``port`` (found when Node reported the connection)."""
         return self._ports.get(port, (None, None)) if isinstance(port, int) else (None, None)
@@ -319,20 +320,11 @@ class NodeServer(NodeProcess):
     def _find_client(self, port: int) -> None:
         """Which wslab client connects from ``port``: asked as soon as Node reports the connection.
 
-        During the handshake the lab knows the client's address (``_expected``); once the client
-        has read the 101, its socket says it. The client does the second before forgetting the
-        first, so one of them answers; a few short retries cover a thread switch in between.
+        The lab's client announced its address before its handshake (the session keeps the newest
+        addresses after it, for this late report); a few short retries cover a thread switch.
         """
         for _ in range(50):
-            found = self._lab._expected.get(("127.0.0.1", port))
-            if found is None:
-                for client in list(self._lab.clients):
-                    try:
-                        local = client.ws.local_address if client.ws is not None else None
-                    except Exception:  # a socket that never opened has no address
-                        local = None
-                    if local and int(local[1]) == port:
-                        found = (client.conn or "", client.name)
+            found = self._ctx.session.expected.get(("127.0.0.1", port))
             if found is not None:
                 self._ports[port] = (found[0] or None, found[1])
                 return
@@ -344,7 +336,7 @@ class NodeServer(NodeProcess):
         return f"ws://127.0.0.1:{self.port}/"
 
     def _wait_listening(self) -> None:
-        deadline = time.monotonic() + self._lab.timeout
+        deadline = time.monotonic() + self._ctx.limits.timeout
         while time.monotonic() < deadline:
             if not self.running:
                 self._reader.join(1.0)
@@ -355,7 +347,7 @@ class NodeServer(NodeProcess):
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise WslabTimeout(f"the Node server did not listen within {self._lab.timeout} s")
+        raise WslabTimeout(f"the Node server did not listen within {self._ctx.limits.timeout} s")
 
     def __repr__(self) -> str:
         state = "listening" if self.running else f"exited {self.process.returncode}"
@@ -379,47 +371,56 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class NodeLab(Protocol):
+    """How a lesson's lab makes Node peers (``wslab.Lab`` does): the one way to add them."""
+
+    def node_server(
+        self, *, name: str = ..., script: str = ..., record_console: bool = ...
+    ) -> NodeServer: ...
+    def node_client(self, server: Server, *, name: str = ..., record_console: bool = ...) -> NodeProcess: ...
+    def connect(self, target: Any, **options: Any) -> Any: ...
+
+
 def start_server(
-    lab: Lab, *, name: str = "node", script: str = "article", record_console: bool = False
+    lab: NodeLab, *, name: str = "node", script: str = "article", record_console: bool = False
+) -> NodeServer:
+    """``lab.node_server(...)``: a Node ``ws`` server on a free loopback port, once it listens."""
+    return lab.node_server(name=name, script=script, record_console=record_console)
+
+
+def connect(lab: NodeLab, node: NodeServer, *, name: str | None = None) -> Client:
+    """``lab.connect(node)``: a wslab client to the Node server; its events name the other end after it."""
+    return cast("Client", lab.connect(node, name=name))
+
+
+def run_client(
+    lab: NodeLab, server: Server, *, name: str = "node", record_console: bool = False
+) -> NodeProcess:
+    """``lab.node_client(server)``: the article's client under Node against ``server``."""
+    return lab.node_client(server, name=name, record_console=record_console)
+
+
+def new_server(
+    ctx: Context, name: str, *, script: str = "article", record_console: bool = False
 ) -> NodeServer:
     """Run a Node ``ws`` server (``SERVERS[script]``, the article's by default) on a free loopback port.
 
     Returns once it listens.
     """
-    server = NodeServer(lab, name, _free_port(), script=script, record_console=record_console)
+    server = NodeServer(ctx, name, _free_port(), script=script, record_console=record_console)
     server._wait_listening()
     return server
 
 
-def connect(lab: Lab, node: NodeServer, *, name: str | None = None) -> Client:
-    """Connect a wslab client to the Node server; its events name the other end after it."""
-    from .client import Client
-
-    async def start() -> Client:
-        client = Client(
-            lab,
-            lab._unique(name, "client", [c.name for c in lab.clients]),
-            node.url,
-            peer=node.name,
-            on=None,
-            options={"open_timeout": lab.timeout},
-        )
-        lab.clients.append(client)
-        await client._open()
-        return client
-
-    return lab._block(lab._on_loop(start()), None, "connect")
-
-
-def run_client(lab: Lab, server: Server, *, name: str = "node", record_console: bool = False) -> NodeProcess:
+def new_client(ctx: Context, server: Server, name: str, *, record_console: bool = False) -> NodeProcess:
     """Run the article's client under Node against ``server``; the server's events name it ``name``.
 
     It connects at once; it sends ``Bonjour serveur!`` on open, as the article's does, and ends when
     the connection closes (close it from the server: ``server.close()`` or the peer's ``close``).
     """
-    conn = lab._new_conn_id()
+    conn = ctx.session.new_conn_id()
     path = f"/{name}"
-    lab._claim_path(path, conn, name, server.name)
+    ctx.session.claim_path(path, conn, name, server.name)
     url = server.url.rstrip("/") + path
     env = {"WSLAB_URL": url}
-    return NodeProcess(lab, name, "client", SEED_CLIENT_NODE_JS, env, conn, record_console=record_console)
+    return NodeProcess(ctx, name, "client", SEED_CLIENT_NODE_JS, env, conn, record_console=record_console)
