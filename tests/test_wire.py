@@ -534,3 +534,14 @@ def test_close_links_sends_both_ends_a_1001_and_ends_the_connection(lab):
     assert {e.frame.opcode for e in answers} == {"CLOSE"}  # each end's answer stops at the wire
     notes = [e.detail for e in lab.events.filter(side="wire", kind="note")]
     assert any(d.startswith("wire closing: 1 held frame never delivered") and "oublié" in d for d in notes)
+
+
+def test_the_handshake_a_wire_shows_masks_cookies_and_tokens(lab) -> None:
+    server = lab.serve()
+    wire = lab.wire(server)
+    secrets = {"Cookie": "session=abc123", "Authorization": "Bearer xyz789"}
+    client = lab.connect(wire, path="/chat?token=s3cret", additional_headers=secrets)
+    shown = wire.handshake(client.conn)
+    assert "abc123" not in shown and "s3cret" not in shown and "xyz789" not in shown
+    assert "Cookie:" in shown and "Authorization:" in shown
+    client.close()

@@ -71,9 +71,9 @@ def ending(ws: Connection) -> Ending:
         if sent is not None:
             detail = f"{_sent_words(sent.code, sent.reason)}, no close frame came back"
         elif exc is not None and str(exc):  # a reset, or a frame cut short: say which
-            detail = f"the TCP connection dropped without a closing handshake ({exc})"
+            detail = f"the TCP connection dropped: {exc}"
         else:
-            detail = "the TCP connection dropped without a closing handshake"
+            detail = "the TCP connection dropped"
         return Ending(None, 1006, "", False, detail, exc)
     if sent is not None:  # a close frame each way: clean, even if TCP is reset afterwards
         return Ending(None, rcvd.code, rcvd.reason, True, None, None)

@@ -49,7 +49,7 @@ _PLAIN_MEANINGS: dict[int, str] = {
     1002: "protocol error",
     1003: "unsupported data",
     1005: "no status code in the close frame",
-    1006: "abnormal closure: no close frame, the TCP connection dropped",
+    1006: "abnormal closure: the connection ended without a close frame",
     1007: "invalid data (e.g. bad UTF-8 in a text message)",
     1008: "policy violation",
     1009: "message too big",

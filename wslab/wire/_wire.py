@@ -33,6 +33,7 @@ import asyncio
 import ssl
 from typing import TYPE_CHECKING
 
+from .._redact import redact_http
 from ..errors import WslabError
 from ..events import Event
 from .frames import Corruption, stable_lines
@@ -115,7 +116,7 @@ class Wire(Opening):
             (f"{link.server}→{link.client}", link.response, "response"),
         ):
             parts.append(f"--- {arrow} ({what})")
-            parts.extend(stable_lines(raw))
+            parts.extend(stable_lines(redact_http(raw)))  # a cookie or a token never shows
         return "\n".join(parts)
 
     def __repr__(self) -> str:
