@@ -70,7 +70,7 @@ def test_a_page_session_is_recorded_as_side_browser_with_the_servers_connection_
     assert lab.diagram().lifelines == ["browser", "server"]
     (summary,) = summarize_connections(events)
     assert (summary.peer, summary.messages_in, summary.close_code) == ("browser", 1, 4000)
-    assert browser.state == "closed"
+    assert browser.state is wslab.State.CLOSED
 
 
 def test_an_unclean_close_from_the_server_names_no_initiator_and_says_so(lab: wslab.Lab) -> None:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from websockets.protocol import State
+
 from ._endpoint import Endpoint
 from .describe import preview
 from .events import Event, Kind
@@ -208,7 +210,7 @@ class Browser(Endpoint):
         self.path = f"/{name}"
         self.route = page_route(server, self.path, env)
         self.console: list[str] = []
-        self.state = "connecting"
+        self.state = State.CONNECTING
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.done = False
@@ -284,9 +286,9 @@ class Browser(Endpoint):
         return super()._record(kind, conn=conn or self.conn, **fields)
 
     def _unreachable(self, why: str) -> None:
-        if self.state == "closed":  # said once, whether Python or the page noticed first
+        if self.state is State.CLOSED:  # said once, whether Python or the page noticed first
             return
-        self.state = "closed"
+        self.state = State.CLOSED
         self.close_code = 1006
         self._record("error", error=f"the page cannot reach {self.server.name}: {why}")
         self._record("close", code=1006, reason="", detail="never opened")
@@ -318,10 +320,10 @@ class Browser(Endpoint):
         if content.get("cut") is True and _int(content.get("size")) is not None:
             size = _int(content.get("size"))  # a long text: the page sent its size and first characters
         if ev == "connecting" and n > 1:
-            self.state, self.done = "connecting", False
+            self.state, self.done = State.CONNECTING, False
             self._record("connecting", conn, data=self._path_of(n), detail=f"the page's socket {n}")
         elif ev == "open":
-            self.state = "open"
+            self.state = State.OPEN
             via = content.get("via")
             route = f" via the {via} route" if via in ("direct", "proxy") else ""
             self._record("open", conn, detail=f"the page's socket is open{route}")
@@ -331,14 +333,14 @@ class Browser(Endpoint):
             self._record("message", conn, data=data, size=size)
         elif ev == "closing":
             self._closing_by_page.add(conn)
-            self.state = "closing"
+            self.state = State.CLOSING
             self._record("closing", conn, code=_int(content.get("code")), reason=_str(content.get("reason")))
         elif ev == "close":
             code, reason = _int(content.get("code")), _str(content.get("reason"))
             clean = content.get("wasClean") is True
             by_page = conn in self._closing_by_page or content.get("byPage") is True
             initiator = self.name if by_page else (self.server.name if clean else None)
-            self.state, self.close_code, self.close_reason = "closed", code, reason
+            self.state, self.close_code, self.close_reason = State.CLOSED, code, reason
             self._record(
                 "close",
                 conn,

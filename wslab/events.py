@@ -121,6 +121,11 @@ class Event:
     """On ``close``: the browser's ``CloseEvent.wasClean``, true when the closing handshake completed."""
 
     @property
+    def who(self) -> str:
+        """Who saw it: ``endpoint`` by the name ``EventLog.filter(who=…)`` and the tables use."""
+        return self.endpoint
+
+    @property
     def is_binary(self) -> bool:
         """True when the payload is bytes (a binary message)."""
         return isinstance(self.data, bytes)

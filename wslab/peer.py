@@ -39,6 +39,11 @@ class Peer:
         self.close_reason: str | None = None
 
     @property
+    def conn(self) -> str:
+        """The connection's readable id (``"c1"``), as events and clients name it (``id`` is the same)."""
+        return self.id
+
+    @property
     def ws(self) -> ServerConnection:
         """The websockets connection; let go once closed, so a closed peer holds no socket state."""
         if self._ws is None:
