@@ -12,6 +12,7 @@ from .diagram import Diagram, Mermaid, sequence_svg, sequence_text, to_mermaid
 from .errors import ConnectionFailed, Invalid, LoopError, NotConnected, WslabError, WslabTimeout
 from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
+from .expect import Step, Verdict, expect
 from .handshake import HandshakeTable, accept_matches, explain_headers, handshake_table
 from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
 from .reconnect import Reconnect
@@ -66,11 +67,14 @@ __all__ = [
     "Server",
     "Side",
     "State",
+    "Step",
+    "Verdict",
     "WallClock",
     "Wire",
     "WslabError",
     "WslabTimeout",
     "accept_matches",
+    "expect",
     "explain_close_code",
     "explain_headers",
     "from_har",

@@ -19,6 +19,8 @@ from .lifecycle import explain_close_code
 if TYPE_CHECKING:
     import pandas
 
+    from .expect import Step, Verdict
+
 __all__ = ["COLUMNS", "EventLog", "format_time", "matches"]
 
 COLUMNS = ("seq", "time", "conn", "side", "who", "event", "details")
@@ -113,6 +115,19 @@ class EventLog(Sequence[Event]):
             [e for e in self._events if matches(e, side, kind, conn, who)],
             time_unit=self.time_unit,
         )
+
+    def expect(
+        self,
+        *steps: Step | str,
+        ordered: bool = True,
+        partial: bool = True,
+        side: Side | None = None,
+        conn: str | None = None,
+    ) -> Verdict:
+        """:func:`wslab.expect.expect` on this log: a saved session can be checked like a live lab."""
+        from .expect import expect
+
+        return expect(self, steps, ordered=ordered, partial=partial, side=side, conn=conn)
 
     def kinds(self) -> list[str]:
         """``["client:open", "server:connection", …]``: handy to check an order at a glance."""

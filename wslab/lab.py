@@ -24,7 +24,8 @@ from .client import Client
 from .diagram import Diagram, Mermaid, to_mermaid
 from .errors import WslabError
 from .eventlog import EventLog
-from .events import Kind, Payload
+from .events import Kind, Payload, Side
+from .expect import Step, Verdict, expect
 from .hooks import Hook
 from .reconnect import Reconnect
 from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
@@ -131,6 +132,17 @@ class Lab:
     def events(self) -> EventLog:
         """Every event kept so far, as a table when printed or displayed."""
         return self.recorder.snapshot()
+
+    def expect(
+        self,
+        *steps: Step | str,
+        ordered: bool = True,
+        partial: bool = True,
+        side: Side | None = None,
+        conn: str | None = None,
+    ) -> Verdict:
+        """Check that ``steps`` happened: an exercise's check cell, with feedback in plain words."""
+        return expect(self.events, steps, ordered=ordered, partial=partial, side=side, conn=conn)
 
     # --- views (wslab.widgets is imported on first use: ipywidgets is never needed before) ---------
 

@@ -1,0 +1,525 @@
+"""Check that an expected sequence of events happened, and say in plain words what went wrong.
+
+An exercise's check cell is one call: ``lab.expect(Step("closing", side="server"), Step("close",
+side="client"))``. The answer is a :class:`Verdict`, truthy when the events match, that reads as
+feedback: what was expected, the nearest events that happened instead, and a hint taken from a
+small table of the usual mistakes. Pure: it reads an :class:`EventLog` and nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .describe import describe, preview
+from .eventlog import EventLog
+from .events import KINDS, SIDES, Event, Kind, Side
+from .lifecycle import explain_close_code
+
+__all__ = ["FIDELITY", "Step", "Verdict", "expect"]
+
+FIDELITY = "docs/fidelity.md"
+"""Where the browser's and Node's rules for ``error`` are written down (linked from a hint)."""
+
+_FIELDS = frozenset(f.name for f in fields(Event)) - {"exc"}
+_NOT_FROM_EVENT = frozenset({"seq", "time", "kind"})  # a pattern says what happened, not when
+_SHOWN = 3  # nearest events shown under "instead"
+_CALLS = {"server": "server.close()", "client": "client.close()", "browser": "browser.close()"}
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Step:
+    """One expected event: a kind and any Event fields it must have.
+
+    ``Step("close", side="server", code=1001, reason="bye", who="hub")``. A value is compared with
+    ``==``; a callable is a test (``data=lambda d: "hi" in d``). ``who`` is the endpoint's name.
+    ``Step("server:close")`` is short for ``Step("close", side="server")``, as ``EventLog.kinds()``
+    writes it.
+    """
+
+    kind: Kind | None
+    wanted: tuple[tuple[str, Any], ...]
+
+    def __init__(self, kind: str | None = None, /, **wanted: Any) -> None:
+        if kind is None and isinstance(wanted.get("kind"), str):
+            kind = wanted.pop("kind")
+        if kind is not None and ":" in kind:
+            prefix, _, kind = kind.partition(":")
+            wanted = {"side": prefix, **wanted}
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+        if "who" in wanted:
+            wanted["endpoint"] = wanted.pop("who")
+        unknown = sorted(set(wanted) - _FIELDS - {"kind"})
+        if unknown:
+            raise TypeError(f"Step() got unknown fields {unknown}: an Event has {', '.join(sorted(_FIELDS))}")
+        side = wanted.get("side")
+        if isinstance(side, str) and side not in SIDES:
+            raise ValueError(f"unknown side {side!r}: one of {', '.join(SIDES)}")
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "wanted", tuple(wanted.items()))
+
+    @classmethod
+    def from_event(cls, event: Event) -> Step:
+        """The step that ``event`` matches on every field but its seq and time."""
+        values = {f.name: getattr(event, f.name) for f in fields(Event) if f.name in _FIELDS}
+        kept = {name: value for name, value in values.items() if name not in _NOT_FROM_EVENT}
+        return cls(event.kind, **kept)
+
+    def get(self, name: str) -> Any:
+        """The value this step wants for ``name`` (``who`` is ``endpoint``), or None."""
+        name = "endpoint" if name == "who" else name
+        return dict(self.wanted).get(name)
+
+    def misses(self, event: Event) -> list[str]:
+        """The fields where ``event`` differs from this step, in plain words; empty when it matches."""
+        if self.kind is not None and event.kind != self.kind:
+            return [f"it is a `{event.kind}`, not a `{self.kind}`"]
+        out = []
+        for name, want in self.wanted:
+            got = getattr(event, name)
+            ok = _passes(want, got) if callable(want) else got == want
+            if not ok:
+                label = "who" if name == "endpoint" else name
+                shown = "a value that fails the test" if callable(want) else _value(name, want)
+                out.append(f"{label} {_value(name, got)}, not {shown}")
+        return out
+
+    def matches(self, event: Event) -> bool:
+        """Whether ``event`` has the kind and every field this step asks for."""
+        return not self.misses(event)
+
+    def __str__(self) -> str:
+        side, who = self.get("side"), self.get("endpoint")
+        owner = f"{who}'s " if isinstance(who, str) else f"the {side}'s " if isinstance(side, str) else ""
+        head = f"{owner}`{self.kind}`" if self.kind else f"{owner}event" if owner else "an event"
+        rest = [
+            f"{name} {'passing a test' if callable(v) else _value(name, v)}"
+            for name, v in self.wanted
+            if name not in ("side", "endpoint")
+        ]
+        return head + (f" ({', '.join(rest)})" if rest else "")
+
+    def __repr__(self) -> str:
+        args = [repr(self.kind)] if self.kind else []
+        args += [f"{'who' if k == 'endpoint' else k}={v!r}" for k, v in self.wanted]
+        return f"Step({', '.join(args)})"
+
+
+def _passes(test: Callable[[Any], object], value: Any) -> bool:
+    """A test that raises (``lambda c: c < 2000`` on no code) is a test that fails."""
+    try:
+        return bool(test(value))
+    except Exception:
+        return False
+
+
+def _value(name: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if name in ("data", "reason") and isinstance(value, str | bytes):
+        return preview(value) if value else "''"
+    return str(value)
+
+
+def _as_step(step: Step | str) -> Step:
+    return step if isinstance(step, Step) else Step(step)
+
+
+def _side_of(step: Step, side: Side | None) -> str | None:
+    wanted = step.get("side")
+    return wanted if isinstance(wanted, str) else side
+
+
+def line(event: Event) -> str:
+    """One event in the feedback: ``seq 12, client close: 1000 normal closure; closed by client``."""
+    who = event.side if event.endpoint == event.side else f"{event.side} {event.endpoint}"
+    words = describe(event)
+    return f"seq {event.seq}, {who} {event.kind}" + (f": {words}" if words else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What :func:`expect` found: truthy when it passed, feedback in plain words when printed."""
+
+    passed: bool
+    expected: str
+    steps: tuple[Step, ...]
+    matched: tuple[Event | None, ...]
+    """The event each step matched, None where it matched nothing."""
+    problem: str = ""
+    instead: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def hint(self) -> str:
+        """The hints as one line (empty when it passed)."""
+        return " ".join(self.hints)
+
+    def lines(self) -> list[str]:
+        """The feedback, line by line."""
+        if self.passed:
+            out = [f"✔ as expected: {self.expected}"]
+            shown = sorted((e for e in self.matched if e is not None), key=lambda e: e.seq)
+            out += [f"  {line(e)}" for e in shown]
+            return out
+        out = [f"✘ expected {self.expected}", f"  but {self.problem}"]
+        if self.instead:
+            out.append("  what happened instead:")
+            out += [f"    {text}" for text in self.instead]
+        out += [f"  hint: {h}" for h in self.hints]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = "#2e7d32" if self.passed else "#c62828"
+        rows = "".join(
+            f"<div style='white-space:pre-wrap;padding-left:{(len(t) - len(t.lstrip())) // 2}em'>"
+            f"{_code(t.strip())}</div>"
+            for t in self.lines()
+        )
+        return (
+            f"<div class='wslab-verdict' style='font-family:monospace;font-size:12px;"
+            f"border-left:4px solid {colour};padding:4px 8px'>{rows}</div>"
+        )
+
+
+def _code(text: str) -> str:
+    """Escaped text with `backticks` as <code>; the docs link as a link."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+    return escaped.replace(FIDELITY, f"<a href='{FIDELITY}'>{FIDELITY}</a>", 1)
+
+
+# --- matching ---------------------------------------------------------------------------------------
+
+
+def _in_order(events: Sequence[Event], steps: Sequence[Step], start: int = 0) -> list[int]:
+    """The positions of the steps matched in order from ``start``, greedily: earliest is best."""
+    found: list[int] = []
+    at = start
+    for step in steps:
+        hit = next((i for i in range(at, len(events)) if step.matches(events[i])), None)
+        if hit is None:
+            break
+        found.append(hit)
+        at = hit + 1
+    return found
+
+
+def _any_order(events: Sequence[Event], steps: Sequence[Step]) -> list[int | None]:
+    """Each step's event, each event used once (a maximum bipartite matching, Kuhn's)."""
+    can = [[i for i, e in enumerate(events) if s.matches(e)] for s in steps]
+    owner: dict[int, int] = {}
+
+    def place(s: int, seen: set[int]) -> bool:
+        for i in can[s]:
+            if i not in seen:
+                seen.add(i)
+                if i not in owner or place(owner[i], seen):
+                    owner[i] = s
+                    return True
+        return False
+
+    for s in range(len(steps)):
+        place(s, set())
+    got: list[int | None] = [None] * len(steps)
+    for i, s in owner.items():
+        got[s] = i
+    return got
+
+
+def expect(
+    log: Iterable[Event],
+    steps: Iterable[Step | str],
+    *,
+    ordered: bool = True,
+    partial: bool = True,
+    side: Side | None = None,
+    conn: str | None = None,
+) -> Verdict:
+    """Whether ``steps`` happened in ``log``, as a :class:`Verdict` that says why not.
+
+    ``ordered``: the steps happen in that order (else each matches a different event, in any order).
+    ``partial=False``: no other event comes between them. ``side``/``conn`` look at one side or one
+    connection only, so the other side's events never come between.
+    """
+    pattern = tuple(_as_step(s) for s in steps)
+    everything = log if isinstance(log, EventLog) else EventLog(list(log))
+    events = list(everything.filter(side=side, conn=conn))
+    expected = _expected(pattern, ordered, partial, side, conn)
+    if not pattern:
+        return Verdict(True, expected, pattern, ())
+    if ordered:
+        return _ordered(everything, events, pattern, expected, partial, side)
+    return _unordered(everything, events, pattern, expected, partial, side)
+
+
+def _expected(steps: Sequence[Step], ordered: bool, partial: bool, side: str | None, conn: str | None) -> str:
+    words = [str(s) for s in steps]
+    if not words:
+        text = "nothing"
+    elif ordered and len(words) == 2:
+        text = f"{words[0]} before {words[1]}"
+    elif ordered:
+        text = ", then ".join(words)
+    else:
+        text = (
+            ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else words[0]
+        ) + ", in any order"
+    if not partial and len(words) > 1:
+        text += ", with nothing between"
+    scope = [f"{side} side" if side else "", f"connection {conn}" if conn else ""]
+    if any(scope):
+        text += f" ({' and '.join(s for s in scope if s)} only)"
+    return text
+
+
+def _ordered(
+    log: EventLog,
+    events: list[Event],
+    steps: tuple[Step, ...],
+    expected: str,
+    partial: bool,
+    side: Side | None,
+) -> Verdict:
+    if partial:
+        found = _in_order(events, steps)
+    else:  # the longest run of steps matched back to back, at any start
+        found = []
+        for start in range(len(events)):
+            run: list[int] = []
+            for offset, step in enumerate(steps):
+                at = start + offset
+                if at >= len(events) or not step.matches(events[at]):
+                    break
+                run.append(at)
+            if len(run) > len(found):
+                found = run
+            if len(found) == len(steps):
+                break
+    matched = tuple(events[i] for i in found) + (None,) * (len(steps) - len(found))
+    if len(found) == len(steps):
+        return Verdict(True, expected, steps, matched)
+    failing = len(found)
+    step = steps[failing]
+    after = found[-1] if found else -1
+    if found:
+        where = "right after" if not partial else "after"
+        problem = f"{step} did not come {where} {steps[failing - 1]} (seq {events[after].seq})"
+    else:
+        problem = f"{step} never happened"
+    hints = []
+    earlier = [e for e in events[: after + 1] if step.matches(e)]
+    later = [e for e in events[after + 1 :] if step.matches(e)]
+    if earlier and not later:
+        problem = f"{step} happened (seq {earlier[0].seq}) before {steps[failing - 1]}, not after it"
+        hints.append(_order_hint(step, steps[failing - 1], side))
+    elif later and not partial:
+        between = events[after + 1 : events.index(later[0])]
+        problem = f"{step} came (seq {later[0].seq}) with other events between"
+        hints.append(
+            f"other events came first: {_kinds(between)}; pass `partial=True`, or look at one side "
+            "or connection with `side=` or `conn=`"
+        )
+    near = _nearest(events, step, after)
+    if not hints or later:  # when it only came in the wrong order, the order is the whole story
+        hints += _hints(log, events, step, near, side)
+    return Verdict(False, expected, steps, matched, problem, _instead(step, near), _unique(hints))
+
+
+def _unordered(
+    log: EventLog,
+    events: list[Event],
+    steps: tuple[Step, ...],
+    expected: str,
+    partial: bool,
+    side: Side | None,
+) -> Verdict:
+    got = _any_order(events, steps)
+    if None in got:
+        failing = got.index(None)
+        step = steps[failing]
+        matched = tuple(events[i] if i is not None else None for i in got)
+        alone = [e for e in events if step.matches(e)]
+        if alone:  # there is one, but another step took it
+            problem = (
+                f"{step} happened only {len(alone)} time{'s' if len(alone) > 1 else ''}, fewer than expected"
+            )
+        else:
+            problem = f"{step} never happened"
+        near = _nearest(events, step, -1)
+        hints = _hints(log, events, step, near, side)
+        return Verdict(False, expected, steps, matched, problem, _instead(step, near), _unique(hints))
+    if partial:
+        return Verdict(True, expected, steps, tuple(events[i] for i in got if i is not None))
+    n = len(steps)
+    for start in range(len(events) - n + 1):
+        window = events[start : start + n]
+        here = _any_order(window, steps)
+        if None not in here:
+            return Verdict(True, expected, steps, tuple(window[i] for i in here if i is not None))
+    spots = sorted(i for i in got if i is not None)
+    between = [e for e in events[spots[0] : spots[-1] + 1] if e not in {events[i] for i in spots}]
+    matched = tuple(events[i] if i is not None else None for i in got)
+    problem = "each step happened, but with other events between"
+    hint = (
+        f"other events came between: {_kinds(between)}; pass `partial=True`, or look at one side or "
+        "connection with `side=` or `conn=`"
+    )
+    return Verdict(
+        False, expected, steps, matched, problem, tuple(line(e) for e in between[:_SHOWN]), (hint,)
+    )
+
+
+# --- what happened instead, and the table of hints --------------------------------------------------
+
+
+def _nearest(events: Sequence[Event], step: Step, after: int) -> list[Event]:
+    """The events most like ``step``: its kind (on its side if it has one), fewest differences, nearest."""
+    side, who = step.get("side"), step.get("endpoint")
+    alike = [
+        (i, e)
+        for i, e in enumerate(events)
+        if (step.kind is None or e.kind == step.kind)
+        and (not isinstance(side, str) or e.side == side)
+        and (not isinstance(who, str) or e.endpoint == who)
+    ]
+    if not alike and step.kind is not None:  # that kind on any side
+        alike = [(i, e) for i, e in enumerate(events) if e.kind == step.kind]
+    ranked = sorted(alike, key=lambda pair: (len(step.misses(pair[1])), abs(pair[0] - after)))
+    return sorted((e for _, e in ranked[:_SHOWN]), key=lambda e: e.seq)
+
+
+def _instead(step: Step, near: Sequence[Event]) -> tuple[str, ...]:
+    out = []
+    for event in near:
+        misses = step.misses(event)
+        out.append(line(event) + (f" ({'; '.join(misses)})" if misses else ""))
+    return tuple(out)
+
+
+def _kinds(events: Iterable[Event]) -> str:
+    seen = dict.fromkeys(f"`{e.kind}`" for e in events)
+    return ", ".join(seen) if seen else "nothing"
+
+
+def _unique(hints: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h for h in hints if h))
+
+
+def _order_hint(step: Step, previous: Step, side: Side | None) -> str:
+    mine, theirs = _side_of(step, side), _side_of(previous, side)
+    if step.kind == previous.kind == "close" and mine == "server" and theirs in ("client", "browser"):
+        return (
+            "the server's `close` comes first whichever side closes: the server ends the TCP connection "
+            "first (RFC 6455 7.1.1); to check who closed, expect a `closing` or `initiator=`"
+        )
+    return "the order differs; pass `ordered=False` if the order does not matter"
+
+
+def _hints(
+    log: EventLog, events: Sequence[Event], step: Step, near: Sequence[Event], side: Side | None
+) -> list[str]:
+    """The common mistakes that fit: who closed, close codes, `error`, nothing of that kind at all."""
+    hints = [hint for rule in _RULES if (hint := rule(log, events, step, near, side)) is not None]
+    if not hints:  # no mistake we know: at least say what did happen there
+        hints.append(_nothing_like_it(log, events, step, near, side) or "")
+    return hints
+
+
+def _closed_first(
+    log: EventLog, events: Sequence[Event], step: Step, near: Sequence[Event], side: Side | None
+) -> str | None:
+    """Expected one side to close, but the other side started the closing handshake."""
+    mine = _side_of(step, side)
+    if step.kind not in ("close", "closing") or mine not in _CALLS:
+        return None
+    conns = {e.conn for e in near} or {step.get("conn")} - {None}
+    closings = [e for e in log if e.kind == "closing" and (not conns or e.conn in conns)]
+    if not closings or closings[0].side == mine:
+        return None
+    other = closings[0].side
+    return f"the {other} closed first: did you call `{_CALLS[mine]}`?"
+
+
+_CODE_WORDS = {
+    1000: "{code} is a normal close{by}",
+    1001: "{code} means going away (a server shutting down)",
+    1005: "{code} means the close frame had no code",
+    1006: "{code} means the connection ended without a close frame: no closing handshake at all",
+    1011: "{code} means the server failed: an exception in its handler",
+}
+
+
+def _code_words(code: int, by: str) -> str:
+    template = _CODE_WORDS.get(code, "{code} is {meaning}")
+    return template.format(code=code, by=by, meaning=explain_close_code(code))
+
+
+def _wrong_code(
+    log: EventLog, events: Sequence[Event], step: Step, near: Sequence[Event], side: Side | None
+) -> str | None:
+    """Expected one close code, got another: say what each one means."""
+    want = step.get("code")
+    if not isinstance(want, int) or step.kind not in ("close", "closing", None):
+        return None
+    other = next((e for e in near if e.code is not None and e.code != want), None)
+    if other is None or other.code is None:
+        return None
+    closer = next((e.side for e in log if e.kind == "closing" and e.conn == other.conn), None)
+    by = f" from the {closer}" if closer else ""
+    return f"{_code_words(other.code, by)}; {_code_words(want, '')}"
+
+
+def _no_error(
+    log: EventLog, events: Sequence[Event], step: Step, near: Sequence[Event], side: Side | None
+) -> str | None:
+    """Expected an `error` that never came."""
+    if step.kind != "error" or near:
+        return None
+    return (
+        "a browser or Node `ws` fires `error` only when the connection fails (a refused handshake, bad "
+        "data, `close()` before open), not on a normal close nor when the peer just drops (that is "
+        f"`close` 1006 alone): see {FIDELITY}"
+    )
+
+
+def _nothing_like_it(
+    log: EventLog, events: Sequence[Event], step: Step, near: Sequence[Event], side: Side | None
+) -> str | None:
+    """Nothing of that kind at all: list the kinds that did happen there."""
+    if step.kind is None:
+        return None
+    mine = _side_of(step, side)
+    who = step.get("endpoint")
+    there = [
+        e
+        for e in events
+        if (mine is None or e.side == mine) and (not isinstance(who, str) or e.endpoint == who)
+    ]
+    if any(e.kind == step.kind for e in there):
+        return None
+    place = f"{who}" if isinstance(who, str) else f"the {mine}" if mine else "the log"
+    if not there:
+        return f"nothing at all was recorded for {place}: check `side=`, `who=` and `conn=`"
+    return f"{place} recorded only {_kinds(there)}"
+
+
+_RULES: tuple[Callable[[EventLog, Sequence[Event], Step, Sequence[Event], Side | None], str | None], ...] = (
+    _closed_first,
+    _wrong_code,
+    _no_error,
+)
+"""The table of common mistakes, in the order their hints are shown."""
