@@ -284,3 +284,8 @@ def test_feedback_always_renders_and_never_injects_markup(raw: list[dict[str, ob
     assert str(verdict)
     tags = set(re.findall(r"<(/?[a-z]+)", verdict._repr_html_()))
     assert tags <= {"div", "/div", "code", "/code", "a", "/a"}
+
+
+def test_one_step_alone_is_a_pattern_of_one():
+    assert expect(closed_by("client"), "server:close")
+    assert expect(closed_by("client"), Step("open"))

@@ -255,7 +255,7 @@ def expect(
     ``partial=False``: no other event comes between them. ``side``/``conn`` look at one side or one
     connection only, so the other side's events never come between.
     """
-    pattern = tuple(_as_step(s) for s in steps)
+    pattern = (_as_step(steps),) if isinstance(steps, Step | str) else tuple(_as_step(s) for s in steps)
     everything = log if isinstance(log, EventLog) else EventLog(list(log))
     events = list(everything.filter(side=side, conn=conn))
     expected = _expected(pattern, ordered, partial, side, conn)
