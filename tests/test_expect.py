@@ -289,3 +289,4 @@ def test_feedback_always_renders_and_never_injects_markup(raw: list[dict[str, ob
 def test_one_step_alone_is_a_pattern_of_one():
     assert expect(closed_by("client"), "server:close")
     assert expect(closed_by("client"), Step("open"))
+    assert expect(EventLog(), ["client:open"], ordered=False).expected == "the client's `open`"

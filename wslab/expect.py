@@ -275,9 +275,7 @@ def _expected(steps: Sequence[Step], ordered: bool, partial: bool, side: str | N
     elif ordered:
         text = ", then ".join(words)
     else:
-        text = (
-            ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else words[0]
-        ) + ", in any order"
+        text = ", ".join(words[:-1]) + f" and {words[-1]}, in any order" if len(words) > 1 else words[0]
     if not partial and len(words) > 1:
         text += ", with nothing between"
     scope = [f"{side} side" if side else "", f"connection {conn}" if conn else ""]
