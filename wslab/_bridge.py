@@ -16,7 +16,10 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from ._loop import LoopThread
 from .errors import LoopError, WslabError, WslabTimeout
 
-__all__ = ["Bridge", "Limits", "twin"]
+__all__ = ["SAFETY_NET", "Bridge", "Limits", "twin"]
+
+SAFETY_NET = 86_400.0
+"""How long a blocking twin waits for a coroutine that bounds itself: a day, so never forever."""
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -48,8 +51,14 @@ class Bridge:
         """The one timeout rule: ``timeout`` (the lab's when None) plus the settle time."""
         return (self.limits.timeout if timeout is None else timeout) + self.limits.settle
 
-    def block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
-        """Run ``coro`` on the lab's loop and wait, bounded; refuse where waiting would deadlock."""
+    def block(
+        self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str, *, bounded: bool = True
+    ) -> T:
+        """Run ``coro`` on the lab's loop and wait, bounded; refuse where waiting would deadlock.
+
+        ``bounded=False`` is for a coroutine that bounds itself (an ``a…`` method, through
+        :meth:`run`): the wait here is then only a safety net, so a longer limit of its own holds.
+        """
         if self.closed:
             coro.close()
             raise WslabError("this lab is closed: make a new one with wslab.Lab()")
@@ -59,6 +68,8 @@ class Bridge:
                 f"{what}() blocks, so it cannot be called from inside the lab's event loop "
                 f"(a hook or a handler): use 'await ….a{what}()' there instead"
             )
+        if not bounded:
+            return self.loop.run(coro, SAFETY_NET, what)
         limit = self.bound(timeout)
         return self.loop.run(_bounded(coro, limit, what), limit, what)
 
@@ -96,15 +107,14 @@ S = TypeVar("S", bound=HasBridge)
 def twin(method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]]) -> Callable[Concatenate[S, P], T]:
     """The blocking twin of an async method ``a<name>``: same arguments, same ``timeout`` rule.
 
-    The object needs a ``bridge``; the twin is named after the method without its ``a``.
+    The object needs a ``bridge``; the twin is named after the method without its ``a``. The async
+    method bounds itself (``bridge.run(…, timeout, …)``), so both twins stop at the same moment.
     """
     what = method.__name__.removeprefix("a")
 
     @functools.wraps(method)
     def blocking(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        timeout = kwargs.get("timeout")
-        limit = timeout if isinstance(timeout, int | float) else None
-        return self.bridge.block(method(self, *args, **kwargs), limit, what)
+        return self.bridge.block(method(self, *args, **kwargs), None, what, bounded=False)
 
     blocking.__name__ = blocking.__qualname__ = what
     blocking.__doc__ = f"Blocking twin of :meth:`{method.__name__}`.\n\n{method.__doc__ or ''}"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from websockets.exceptions import ProtocolError
 from websockets.frames import Close, Frame, Opcode
 
+from .._bridge import twin
 from .._endpoint import Endpoint
 from ..describe import close_words, preview
 from ..errors import WslabError
@@ -154,12 +155,14 @@ class Steps(Endpoint):
         """Frames waiting, oldest first: ``[client→server TEXT fin=1 masked len=7 'Bonjour']``."""
         return list(self._held)
 
-    def hold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
+    async def ahold(
+        self,
+        direction: str | None = None,
+        opcodes: str | Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
         """From now on frames wait on the wire (only those of ``direction`` or ``opcodes``, if given)."""
-        self._ctx.bridge.block(self.ahold(direction, opcodes), None, "hold")
-
-    async def ahold(self, direction: str | None = None, opcodes: str | Iterable[str] | None = None) -> None:
-        """Async twin of :meth:`hold`."""
         roles: frozenset[str] | None = None
         if direction is not None:
             roles = frozenset({_role(direction)})
@@ -181,14 +184,12 @@ class Steps(Endpoint):
                 what += f" going {next(iter(roles))}"
             self._record("note", detail=f"hold: from now on {what} {verb} on the wire")
 
-        await self._ctx.bridge.on_loop(start())
+        await self._ctx.bridge.run(start(), timeout, "hold")
 
-    def release(self) -> None:
+    hold = twin(ahold)
+
+    async def arelease(self, *, timeout: float | None = None) -> None:
         """Back to pass-through: deliver what is held, in order, and let every frame through."""
-        self._ctx.bridge.block(self.arelease(), None, "release")
-
-    async def arelease(self) -> None:
-        """Async twin of :meth:`release`."""
 
         async def run() -> None:
             self._holding = False
@@ -198,14 +199,12 @@ class Steps(Endpoint):
                 self._deliver(self._held[0], "deliver")
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "release")
 
-    def deliver(self, n: int | None = None) -> None:
+    release = twin(arelease)
+
+    async def adeliver(self, n: int | None = None, *, timeout: float | None = None) -> None:
         """Deliver the ``n`` oldest held frames (all by default); returns once their effects are recorded."""
-        self._ctx.bridge.block(self.adeliver(n), None, "deliver")
-
-    async def adeliver(self, n: int | None = None) -> None:
-        """Async twin of :meth:`deliver`."""
 
         async def run() -> None:
             self._require_held(0)
@@ -216,14 +215,12 @@ class Steps(Endpoint):
                 self._deliver(held, "deliver")
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "deliver")
 
-    def drop(self, index: int = 0) -> HeldFrame:
+    deliver = twin(adeliver)
+
+    async def adrop(self, index: int = 0, *, timeout: float | None = None) -> HeldFrame:
         """Throw away one held frame (the oldest by default): the peer never sees it."""
-        return self._ctx.bridge.block(self.adrop(index), None, "drop")
-
-    async def adrop(self, index: int = 0) -> HeldFrame:
-        """Async twin of :meth:`drop`."""
 
         async def run() -> HeldFrame:
             held = self._require_held(index)
@@ -238,21 +235,23 @@ class Steps(Endpoint):
             await self._ctx.session.settle()
             return held
 
-        return await self._ctx.bridge.on_loop(run())
+        return await self._ctx.bridge.run(run(), timeout, "drop")
 
-    def edit(
-        self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
+    drop = twin(adrop)
+
+    async def aedit(
+        self,
+        payload: Payload | None = None,
+        *,
+        code: int | None = None,
+        reason: str = "",
+        index: int = 0,
+        timeout: float | None = None,
     ) -> None:
         """Replace a held frame's payload (or a close frame's ``code`` and ``reason``), then deliver it.
 
         A compressed message stays compressed: the wire compresses the new payload itself.
         """
-        self._ctx.bridge.block(self.aedit(payload, code=code, reason=reason, index=index), None, "edit")
-
-    async def aedit(
-        self, payload: Payload | None = None, *, code: int | None = None, reason: str = "", index: int = 0
-    ) -> None:
-        """Async twin of :meth:`edit`."""
 
         async def run() -> None:
             held = self._require_held(index)
@@ -280,18 +279,18 @@ class Steps(Endpoint):
             await self._send_new(held.flow, new, "edited", held, raw)
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "edit")
 
-    def inject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
+    edit = twin(aedit)
+
+    async def ainject(
+        self, payload: Payload, direction: str = C2S, *, conn: str | None = None, timeout: float | None = None
+    ) -> None:
         """Send a new message that neither end wrote, in ``direction``, on ``conn`` (the latest by default).
 
         It goes out uncompressed (allowed under permessage-deflate), so the sender's compressed
         stream stays valid and the frames after it still pass byte for byte.
         """
-        self._ctx.bridge.block(self.ainject(payload, direction, conn=conn), None, "inject")
-
-    async def ainject(self, payload: Payload, direction: str = C2S, *, conn: str | None = None) -> None:
-        """Async twin of :meth:`inject`."""
         role = _role(direction)
 
         async def run() -> None:
@@ -307,16 +306,12 @@ class Steps(Endpoint):
             await self._send_new(flow, new, "injected", None, new.serialize(mask=flow.reader.mask))
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "inject")
 
-    def delay(self, seconds: float, index: int = 0) -> None:
+    inject = twin(ainject)
+
+    async def adelay(self, seconds: float, index: int = 0, *, timeout: float | None = None) -> None:
         """Deliver one held frame ``seconds`` from now; returns when its effects are recorded."""
-        self._ctx.bridge.block(
-            self.adelay(seconds, index), seconds + self._ctx.limits.timeout + self._ctx.limits.settle, "delay"
-        )
-
-    async def adelay(self, seconds: float, index: int = 0) -> None:
-        """Async twin of :meth:`delay`."""
 
         async def run() -> None:
             held = self._require_held(index)
@@ -334,17 +329,19 @@ class Steps(Endpoint):
                 self._deliver(held, "deliver")
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(
+            run(), seconds + (self._ctx.limits.timeout if timeout is None else timeout), "delay"
+        )
 
-    def corrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
+    delay = twin(adelay)
+
+    async def acorrupt(
+        self, how: Corruption = "flip-bit", index: int = 0, *, timeout: float | None = None
+    ) -> None:
         """Break a held frame, then deliver it: ``flip-bit``, ``bad-utf8`` (text frames) or ``unmask``.
 
         In a compressed message the bit flips in the message itself, which the wire compresses again.
         """
-        self._ctx.bridge.block(self.acorrupt(how, index), None, "corrupt")
-
-    async def acorrupt(self, how: Corruption = "flip-bit", index: int = 0) -> None:
-        """Async twin of :meth:`corrupt`."""
 
         async def run() -> None:
             held = self._require_held(index)
@@ -385,14 +382,12 @@ class Steps(Endpoint):
             await self._send_new(flow, new, f"corrupted ({how})", held, out)
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "corrupt")
 
-    def cut(self, conn: str | None = None) -> None:
+    corrupt = twin(acorrupt)
+
+    async def acut(self, conn: str | None = None, *, timeout: float | None = None) -> None:
         """Close the TCP connections on both sides (of ``conn``, or of every link): no close frame, 1006."""
-        self._ctx.bridge.block(self.acut(conn), None, "cut")
-
-    async def acut(self, conn: str | None = None) -> None:
-        """Async twin of :meth:`cut`."""
 
         async def run() -> None:
             links = [k for k in self.links if not k.closed and (conn is None or k.conn == conn)]
@@ -412,20 +407,16 @@ class Steps(Endpoint):
             self._ctx.session.changed()
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "cut")
 
-    def close_links(self, code: int = 1001, reason: str = "") -> None:
+    cut = twin(acut)
+
+    async def aclose_links(self, code: int = 1001, reason: str = "", *, timeout: float | None = None) -> None:
         """Close every connection through the wire: a close frame to each end (1001, going away, as a
         proxy that stops sends), then both TCP connections once they answered or the settle time ran out.
 
         Held frames are reported and dropped first. The wire still listens until ``lab.close()``.
         """
-        self._ctx.bridge.block(
-            self.aclose_links(code, reason), self._ctx.limits.timeout + self._ctx.limits.settle, "close_links"
-        )
-
-    async def aclose_links(self, code: int = 1001, reason: str = "") -> None:
-        """Async twin of :meth:`close_links`."""
         try:
             data = Close(code, reason).serialize()
         except ProtocolError as exc:
@@ -456,7 +447,9 @@ class Steps(Endpoint):
                         self._cut(link)
             await self._ctx.session.settle()
 
-        await self._ctx.bridge.on_loop(run())
+        await self._ctx.bridge.run(run(), timeout, "close_links")
+
+    close_links = twin(aclose_links)
 
     def _abandon(self, why: str = "lab closing") -> None:
         raise NotImplementedError
