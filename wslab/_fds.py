@@ -64,8 +64,23 @@ def out_of_fds(open_now: int | None = None, limit: int | None = None) -> str:
     return f"too many open files: {open_now} open, limit {limit if limit is not None else 'none'}"
 
 
+_PLENTY = 16_384
+"""A soft limit this high is not reached by a lesson: skip counting (it costs a directory listing)."""
+
+
 def headroom_error(needed: int) -> str | None:
-    """Words for the failure when fewer than ``needed`` descriptors are left, else None."""
+    """Words for the failure when fewer than ``needed`` descriptors are left, else None.
+
+    Cheap where it matters: with a high soft limit (the usual case once raised) nothing is counted;
+    a server's failed ``accept`` is still recorded by the lab, whatever the limit.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows: no per-process soft limit to run into
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft >= _PLENTY:
+        return None
     open_now, limit = fd_usage()
     if limit is None or open_now + needed <= limit:
         return None
