@@ -178,8 +178,9 @@ class Lab:
         """The session so far as mermaid ``sequenceDiagram`` text, in the seed's style."""
         return to_mermaid(self.events, detail=detail)
 
-    def serve(
+    async def aserve(
         self,
+        /,
         handler: Handler | None = None,
         *,
         echo: str | None = DEFAULT_ECHO,
@@ -193,6 +194,7 @@ class Lab:
         rate_limit: RateLimit | None = None,
         on_invalid: Literal["reply", "close"] = "reply",
         record_pings: bool = False,
+        timeout: float | None = None,
         **options: Any,
     ) -> Server:
         """Start a server now; by default it answers every message with ``Serveur a reçu : …``.
@@ -206,44 +208,6 @@ class Lab:
         ``Authorization: Bearer …`` header (401 missing, 403 wrong); ``origins=[…]`` refuses other
         ``Origin`` headers (403). Tokens and credentials are masked in every recorded event.
         """
-        return self._block(
-            self.aserve(
-                handler,
-                echo=echo,
-                welcome=welcome,
-                name=name,
-                host=host,
-                port=port,
-                on=on,
-                token=token,
-                validate=validate,
-                rate_limit=rate_limit,
-                on_invalid=on_invalid,
-                record_pings=record_pings,
-                **options,
-            ),
-            None,
-            "serve",
-        )
-
-    async def aserve(
-        self,
-        handler: Handler | None = None,
-        *,
-        echo: str | None = DEFAULT_ECHO,
-        welcome: Payload | None = None,
-        name: str | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        on: dict[Kind, Hook] | None = None,
-        token: str | None = None,
-        validate: Validator | None = None,
-        rate_limit: RateLimit | None = None,
-        on_invalid: Literal["reply", "close"] = "reply",
-        record_pings: bool = False,
-        **options: Any,
-    ) -> Server:
-        """Async twin of :meth:`serve`."""
 
         async def start() -> Server:
             server = Server(
@@ -265,10 +229,13 @@ class Lab:
             self._session.servers.add(server.name)
             return server
 
-        return await self._on_loop(start())
+        return await self.context.bridge.run(start(), timeout, "serve")
 
-    def connect(
+    serve = twin(aserve)
+
+    async def aconnect(
         self,
+        /,
         target: Target | Sequence[Target],
         *,
         path: str = "/",
@@ -277,6 +244,7 @@ class Lab:
         reconnect: Reconnect | bool | None = None,
         wait: bool = True,
         record_pings: bool = False,
+        timeout: float | None = None,
         **options: Any,
     ) -> Client:
         """Connect a new client to ``target`` (a server of this lab, a wire in front of one, or a URL).
@@ -296,35 +264,6 @@ class Lab:
         Other keywords (``compression``, ``max_size``, ``additional_headers``, …) go to
         ``websockets.asyncio.client.connect``.
         """
-        limit = options.get("open_timeout", self.timeout)
-        return self._block(
-            self.aconnect(
-                target,
-                path=path,
-                name=name,
-                on=on,
-                reconnect=reconnect,
-                wait=wait,
-                record_pings=record_pings,
-                **options,
-            ),
-            _NO_LIMIT if limit is None else float(limit),
-            "connect",
-        )
-
-    async def aconnect(
-        self,
-        target: Target | Sequence[Target],
-        *,
-        path: str = "/",
-        name: str | None = None,
-        on: dict[Kind, Hook] | None = None,
-        reconnect: Reconnect | bool | None = None,
-        wait: bool = True,
-        record_pings: bool = False,
-        **options: Any,
-    ) -> Client:
-        """Async twin of :meth:`connect`."""
 
         def address(one: Target) -> tuple[str, str | None]:
             if isinstance(one, Server):
@@ -365,7 +304,10 @@ class Lab:
                 client._opening = asyncio.create_task(opening, name=f"wslab-open-{client.name}")
             return client
 
-        return await self._on_loop(start())
+        limit = options.get("open_timeout", self.timeout) if timeout is None else timeout
+        return await self.context.bridge.run(start(), _NO_LIMIT if limit is None else float(limit), "connect")
+
+    connect = twin(aconnect)
 
     async def aredis_bus(
         self,
@@ -464,33 +406,6 @@ class Lab:
 
         return ClosingLater(self, timeout)
 
-    def wire(
-        self,
-        target: Server | str,
-        *,
-        name: str | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        verify: bool = True,
-        ssl: SSLContext | None = None,
-        open_timeout: float | None = None,
-    ) -> Wire:
-        """Put a wire in front of ``target``: a server of this lab, or any ``ws://`` or ``wss://`` URL.
-
-        Clients that connect to ``wire.url`` (``lab.connect(wire)``, a page, your own app) go through
-        it, frame by frame. It listens on ``host`` (loopback by default) and ``port`` (a free one by
-        default). A ``wss://`` upstream's certificate is verified unless ``verify=False``; ``ssl=``
-        takes an ``ssl.SSLContext`` of your own (a test CA, a client certificate). ``open_timeout``
-        bounds each opening handshake: the server's own by default, else the lab's ``timeout``.
-        """
-        return self._block(
-            self.awire(
-                target, name=name, host=host, port=port, verify=verify, ssl=ssl, open_timeout=open_timeout
-            ),
-            None,
-            "wire",
-        )
-
     async def awire(
         self,
         target: Server | str,
@@ -501,8 +416,16 @@ class Lab:
         verify: bool = True,
         ssl: SSLContext | None = None,
         open_timeout: float | None = None,
+        timeout: float | None = None,
     ) -> Wire:
-        """Async twin of :meth:`wire`."""
+        """Put a wire in front of ``target``: a server of this lab, or any ``ws://`` or ``wss://`` URL.
+
+        Clients that connect to ``wire.url`` (``lab.connect(wire)``, a page, your own app) go through
+        it, frame by frame. It listens on ``host`` (loopback by default) and ``port`` (a free one by
+        default). A ``wss://`` upstream's certificate is verified unless ``verify=False``; ``ssl=``
+        takes an ``ssl.SSLContext`` of your own (a test CA, a client certificate). ``open_timeout``
+        bounds each opening handshake: the server's own by default, else the lab's ``timeout``.
+        """
 
         async def start() -> Wire:
             if not isinstance(target, str) and target not in self.servers:
@@ -521,15 +444,15 @@ class Lab:
             self.wires.append(wire)
             return wire
 
-        return await self._on_loop(start())
+        return await self.context.bridge.run(start(), timeout, "wire")
 
-    def settle(self, timeout: float | None = None) -> None:
-        """Wait until every message between this lab's clients and servers has arrived."""
-        self._block(self.asettle(timeout), timeout, "settle")
+    wire = twin(awire)
 
     async def asettle(self, timeout: float | None = None) -> None:
-        """Async twin of :meth:`settle`."""
-        await self._on_loop(self._settle(timeout))
+        """Wait until every message between this lab's clients and servers has arrived."""
+        await self.context.bridge.run(self._settle(timeout), timeout, "settle")
+
+    settle = twin(asettle)
 
     def resources(self) -> Resources:
         """Count what this lab holds open now: sockets, asyncio tasks, threads (any OS; all 0 once closed)."""
@@ -617,9 +540,6 @@ class Lab:
         return self.context.bridge.closed
 
     # --- plumbing: the lab's own calls through the bridge --------------------------------------
-
-    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None, what: str) -> T:
-        return self.context.bridge.block(coro, timeout, what)
 
     async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         return await self.context.bridge.on_loop(coro)
