@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, JupyterLab
+from jupyterlab_page import CHROMIUM, KERNEL_STATUS, JupyterLab
 
 pytestmark = pytest.mark.browser
 
@@ -79,16 +79,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # --- what the page shows, read in one pass ------------------------------------------------------------

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from jupyterlab_page import (
     CHROMIUM,
-    FLAGS,
     KERNEL_STATUS,
     JupyterLab,
     errors_in,
@@ -52,16 +51,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # --- driving JupyterLab through its own application object (exposed by expose_app_in_browser) ------

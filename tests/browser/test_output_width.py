@@ -12,12 +12,11 @@ keeps its lifeline names in view (a sticky band) whichever way it is scrolled; t
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyterlab_page import CHROMIUM, FLAGS
+from jupyterlab_page import CHROMIUM
 from test_diagram import session
 
 from wslab.diagram import FLOOR_FONT, Diagram
@@ -106,16 +105,6 @@ MEASURE = r"""(floor) => [...document.querySelectorAll('.jp-OutputArea-output')]
   const table = out.querySelector('table');
   if (table) r.table = table.getBoundingClientRect().width;
   return r; })"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.parametrize("lifelines", [2, 5, 10])
