@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
 import shutil
 import sys
@@ -101,6 +103,28 @@ def launch_buttons(notebook: str, repository: str, hub: str = "", teaching: str 
     return '<div class="wslab-launch">\n<p>' + "</p>\n<p>".join(parts) + "</p>\n</div>"
 
 
+BADGE_NOTE = (
+    "*Binder: no launch badge yet, because the repository URL is not configured "
+    "(`extra.repository` in mkdocs.yml); see [docs/teaching.md](docs/teaching.md#on-binder).*"
+)
+
+
+def readme_badge(repository: str) -> str:
+    """README.md's badge line for this setting: a Binder badge, or a plain note when it is empty."""
+    url = binder_url(repository, "notebooks/01-first-connection.ipynb") if repository else None
+    if url is None:
+        return BADGE_NOTE
+    return f"[![Open the lessons in Binder](https://mybinder.org/badge_logo.svg)]({url})"
+
+
+def check_readme_badge(readme: str, repository: str) -> str | None:
+    """None when README.md carries the badge line that `repository` calls for, else what to fix."""
+    want = readme_badge(repository)
+    if want in readme.splitlines():
+        return None
+    return f"README.md must carry this line for extra.repository = {repository!r}:\n{want}"
+
+
 # ----------------------------------------------------------------------------------------------------
 # Staging
 
@@ -108,7 +132,9 @@ def launch_buttons(notebook: str, repository: str, hub: str = "", teaching: str 
 MD_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
 
-def rewrite_links(text: str, src: str, staged: set[str], repository: str, *, to_html: bool) -> str:
+def rewrite_links(
+    text: str, src: str, staged: set[str], repository: str, *, to_html: bool, root: Path = ROOT
+) -> str:
     """Point relative markdown links of the staged file `src` (a repository path) at the site.
 
     A link to a staged file stays (with `to_html`, `.md`/`.ipynb` become the built page's `.html`); a
@@ -130,8 +156,10 @@ def rewrite_links(text: str, src: str, staged: set[str], repository: str, *, to_
                 new = _page_url(path)
                 return f"{m.group(1)}{new}{'#' + anchor if anchor else ''}{m.group(3)}"
             return f"{m.group(1)}{path}{'#' + anchor if anchor else ''}{m.group(3)}"
+        if not (root / resolved).exists():
+            return m.group(0)  # a link to nothing: left for `mkdocs build --strict` and the link check
         if repository:
-            kind = "tree" if resolved.endswith("/") or (ROOT / resolved).is_dir() else "blob"
+            kind = "tree" if resolved.endswith("/") or (root / resolved).is_dir() else "blob"
             url = f"{repository.rstrip('/')}/{kind}/HEAD/{resolved.rstrip('/')}"
             return f"{m.group(1)}{url}{'#' + anchor if anchor else ''}{m.group(3)}"
         words = m.group(1)[1:-2] if not m.group(1).startswith("!") else m.group(1)[2:-2]
@@ -171,7 +199,8 @@ def readme_home(readme: str) -> str:
     for title in HOME_SECTIONS:
         keep += [c for c in chunks[1:] if c.splitlines()[0][3:].strip() == title]
     # The README badge line is for GitHub; the site has its own buttons on each lesson.
-    keep[0] = "\n".join(line for line in keep[0].splitlines() if "mybinder.org/badge" not in line) + "\n"
+    lines = keep[0].splitlines()
+    keep[0] = "\n".join(ln for ln in lines if "mybinder.org/badge" not in ln and ln != BADGE_NOTE) + "\n"
     return "".join(keep).rstrip() + (
         "\n\n## For teachers\n\n[Teaching with wslab](docs/teaching.md) gives the install lines, "
         "JupyterHub and Binder setups, and the lessons' run times, answer keys and common misconceptions. "
@@ -204,20 +233,25 @@ def stage(dest: Path, repository: str = "", hub: str = "", root: Path = ROOT) ->
 
     (dest / "index.md").write_text(
         rewrite_links(
-            readme_home((root / "README.md").read_text()), "README.md", staged, repository, to_html=False
+            readme_home((root / "README.md").read_text()),
+            "README.md",
+            staged,
+            repository,
+            to_html=False,
+            root=root,
         )
     )
     for rel in ["notebooks/README.md", *docs, *out.answers]:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         text = (root / rel).read_text()
-        text = rewrite_links(text, rel, staged, repository, to_html=False)
+        text = rewrite_links(text, rel, staged, repository, to_html=False, root=root)
         (dest / rel).write_text(text.replace("](../README.md", "](../index.md"))
     for rel in out.lessons:
         nb = json.loads((root / rel).read_text())
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 text = "".join(cell["source"])
-                cell["source"] = rewrite_links(text, rel, staged, repository, to_html=True)
+                cell["source"] = rewrite_links(text, rel, staged, repository, to_html=True, root=root)
         buttons = launch_buttons(rel, repository, hub, teaching="../docs/teaching.html")
         at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
         nb["cells"].insert(
@@ -233,13 +267,14 @@ def stage(dest: Path, repository: str = "", hub: str = "", root: Path = ROOT) ->
             first = (root / rel).read_text().splitlines()[0]
         return re.sub(r"[`*]", "", first.lstrip("# ").strip())
 
+    lesson_title = {Path(r).name[:2]: title(r) for r in out.lessons}
     out.nav = [
         {"Home": "index.md"},
         {"Lessons": [{"The path": "notebooks/README.md"}, *[{title(r): r} for r in out.lessons]]},
         {
             "Teaching": [
                 {"Teaching with wslab": "docs/teaching.md"},
-                *[{f"Teacher notes · {Path(r).stem} · {title(r)}": r} for r in out.answers],
+                *[{f"Notes · {lesson_title.get(Path(r).stem, title(r))}": r} for r in out.answers],
             ]
         },
         {"Reference": [{"Fidelity": "docs/fidelity.md"}, {"Architecture": "docs/architecture.md"}]},
@@ -357,15 +392,29 @@ def build(site: Path, config_file: Path = ROOT / "mkdocs.yml") -> Staged:
     """Stage the sources and run `mkdocs build --strict` into `site`."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
 
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("mkdocs %(levelname)s: %(message)s"))
+    log = logging.getLogger("mkdocs")
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+
+    os.chdir(config_file.parent)  # mkdocs-jupyter's cache_dir is relative to the working directory
     with tempfile.TemporaryDirectory(prefix="wslab-site-") as tmp:
         probe = load_config(str(config_file), docs_dir=tmp)
         extra = probe["extra"] or {}
+        problem = check_readme_badge((ROOT / "README.md").read_text(), str(extra.get("repository") or ""))
+        if problem:
+            raise SystemExit(problem)
         staged = stage(Path(tmp), str(extra.get("repository") or ""), str(extra.get("jupyterhub") or ""))
         cfg = load_config(
             str(config_file), docs_dir=tmp, site_dir=str(site.resolve()), strict=True, nav=staged.nav
         )
-        mkdocs_build(cfg)
+        try:
+            mkdocs_build(cfg)
+        except Abort as exc:
+            raise SystemExit(f"mkdocs build --strict failed: {exc}") from None
     return staged
 
 
