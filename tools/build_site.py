@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ def rewrite_links(
             return m.group(0)
         path, _, anchor = target.partition("#")
         base = Path(src).parent
-        resolved = _normalise(base / unquote(path))
+        resolved = _normalise(base / unquote(path)) + ("/" if path.endswith("/") else "")
         if (resolved.endswith("/") or resolved == "") and f"{resolved}README.md" in staged:
             resolved = f"{resolved}README.md"
             path = (path.rstrip("/") + "/README.md").lstrip("/")
@@ -286,7 +287,7 @@ def stage(dest: Path, repository: str = "", hub: str = "", root: Path = ROOT) ->
 # MkDocs hook (mkdocs.yml `hooks:`): a lesson's table of contents points at its headings' real ids
 
 
-HEADING = re.compile(r"<h([1-6])[^>]*\bid=\"([^\"]+)\"")
+HEADING = re.compile(r"<h([1-6])[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
 
 
 def on_page_content(html: str, page: Any, **_: Any) -> str:
@@ -294,7 +295,10 @@ def on_page_content(html: str, page: Any, **_: Any) -> str:
     removed), while nbconvert gives the headings their own ids: pair them by order and level."""
     if not str(page.file.src_uri).endswith(".ipynb") or not getattr(page, "toc", None):
         return html
-    headings = [(int(level), ident) for level, ident in HEADING.findall(html)]
+    headings = [
+        (int(level), ident, unescape(re.sub(r"<a [^>]*>.*?</a>|<[^>]+>", "", inner)).strip())
+        for level, ident, inner in HEADING.findall(html)
+    ]
     at = 0
 
     def walk(items: Iterable[Any]) -> None:
@@ -303,6 +307,7 @@ def on_page_content(html: str, page: Any, **_: Any) -> str:
             for j in range(at, len(headings)):
                 if headings[j][0] == item.level:
                     item.id, at = headings[j][1], j + 1
+                    item.title = headings[j][2] or item.title  # with its code spans, which the toc drops
                     break
             walk(item.children)
 
