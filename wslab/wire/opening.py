@@ -225,6 +225,8 @@ class Opening(Relay):
             flow.reader.deflate, back.reader.deflate = negotiate(
                 response.headers.get("Sec-WebSocket-Extensions")
             )
+            if link.pair is not None:  # a client of the lab: its `open` comes before the frames it gets
+                await self._ctx.session.wait_flag(link.pair.client_opened)
         await asyncio.gather(self._pump(flow), self._pump(back))
         await link.ended.wait()
 
