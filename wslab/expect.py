@@ -84,8 +84,10 @@ class Step:
             ok = _passes(want, got) if callable(want) else got == want
             if not ok:
                 label = "who" if name == "endpoint" else name
-                shown = "a value that fails the test" if callable(want) else _value(name, want)
-                out.append(f"{label} {_value(name, got)}, not {shown}")
+                if callable(want):
+                    out.append(f"{label} {_value(name, got)}, which fails the test")
+                else:
+                    out.append(f"{label} {_value(name, got)}, not {_value(name, want)}")
         return out
 
     def matches(self, event: Event) -> bool:
@@ -478,6 +480,8 @@ def _wrong_code(
         return None
     closer = next((e.side for e in log if e.kind == "closing" and e.conn == other.conn), None)
     by = f" from the {closer}" if closer else ""
+    if 4000 <= want <= 4999 and 4000 <= other.code <= 4999:  # both the application's: meanings alike
+        return f"{other.code} and {want} are both the application's own codes (4000–4999): pick {want}"
     return f"{_code_words(other.code, by)}; {_code_words(want, '')}"
 
 
@@ -511,7 +515,7 @@ def _nothing_like_it(
         return None
     place = f"{who}" if isinstance(who, str) else f"the {mine}" if mine else "the log"
     if not there:
-        return f"nothing at all was recorded for {place}: check `side=`, `who=` and `conn=`"
+        return f"nothing was recorded for {place} yet: has the exercise's cell run?"
     return f"{place} recorded only {_kinds(there)}"
 
 
