@@ -101,6 +101,8 @@ def launch_buttons(notebook: str, repository: str, hub: str = "", teaching: str 
             "<strong>Open in Binder:</strong> no link, because the repository URL is not configured "
             f"(<code>extra.repository</code> in mkdocs.yml is empty){more}."
         )
+    if all(part.startswith("<a ") for part in parts):  # two buttons side by side
+        parts = [" ".join(parts)]
     return '<div class="wslab-launch">\n<p>' + "</p>\n<p>".join(parts) + "</p>\n</div>"
 
 
