@@ -60,9 +60,6 @@ echo "== lessons (nbval strict) in the plain install: .venv-lessons with pip ins
 .venv-lessons/bin/python -m pip install -q --disable-pip-version-check -e . pytest nbval
 .venv-lessons/bin/python -m pytest -q --nbval notebooks
 
-echo "== unit tests on $(.venv/bin/python --version)"
-.venv/bin/python -m pytest -q tests
-
 # The lessons as a website (MkDocs + mkdocs-jupyter, from the stored outputs: nothing is executed), then
 # the offline link check of every internal link and anchor; it fails on a broken one (docs/teaching.md).
 echo "== website: mkdocs build --strict from the stored outputs, then the link check"
@@ -72,3 +69,6 @@ site_started=$SECONDS
 .venv/bin/ruff format --check tools
 .venv/bin/python tools/build_site.py | grep -v '^  external: '
 echo "== website built and checked in $((SECONDS - site_started)) s (install included): build/site/index.html"
+
+echo "== unit tests on $(.venv/bin/python --version)"
+.venv/bin/python -m pytest -q tests
