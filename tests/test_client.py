@@ -19,6 +19,7 @@ from websockets.server import ServerProtocol
 
 import wslab
 from tests._attack import TIMEOUT, HostileServer, wait_for
+from wslab import ConnectionFailed, NotConnected, State, WslabTimeout
 from wslab.describe import describe
 
 
@@ -212,3 +213,85 @@ def test_a_keepalive_1011_is_not_called_a_server_failure() -> None:
     words = close_words(1011, "keepalive ping timeout")
     assert "keepalive" in words and "inside the server" not in words
     assert "inside the server" in close_words(1011, "internal error")
+
+
+def test_recv_returns_messages_in_order_and_times_out_clearly(lab):
+    client = lab.connect(lab.serve(welcome="hi"))
+    client.send("a")
+    assert client.recv() == "hi"
+    assert client.recv() == "Serveur a reçu : a"
+    with pytest.raises(WslabTimeout, match=r"no message arrived within 0\.2 s"):
+        client.recv(timeout=0.2)
+
+
+def test_binary_messages_echo_as_bytes(lab):
+    client = lab.connect(lab.serve())
+    client.send(b"\x00\x01")
+    assert client.recv() == b"\x00\x01"
+    assert lab.events.filter(side="server", kind="message")[0].is_binary
+
+
+def test_client_closes_with_a_code_and_reason_the_server_sees(lab):
+    server = lab.serve()
+    client = lab.connect(server)
+    client.close(4000, "done here")
+    server_close = lab.events.filter(side="server", kind="close")[0]
+    assert (server_close.code, server_close.reason, server_close.initiator) == (4000, "done here", "client")
+    assert client.state is wslab.State.CLOSED
+    with pytest.raises(NotConnected):
+        client.send("too late")
+
+
+def test_a_refused_connection_gives_error_then_close_1006_like_a_browser(lab):
+    server = lab.serve()
+    url = server.url
+    server.close()
+    with pytest.raises(ConnectionFailed, match="connection refused"):
+        lab.connect(url)
+    tail = lab.events.filter(who="client")
+    assert tail.kinds() == ["client:connecting", "client:error", "client:close"]
+    assert tail[-1].code == 1006
+
+
+def test_a_client_closing_with_1006_records_nothing_and_stays_open(lab):
+    client = lab.connect(lab.serve())
+    before = len(lab.events)
+    with pytest.raises(ValueError, match="1006"):
+        client.close(1006)
+    assert len(lab.events) == before and client.state is State.OPEN
+    client.close(1000)
+    assert client.close_code == 1000
+
+
+def test_wait_closed_returns_only_once_the_client_recorded_its_close(lab):
+    # the wire keeps the client's answering close frame, so the server's end stays open a while:
+    # the client's socket is closed before its close event can be recorded
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold("client→server")
+    client.send("x")
+    wire.corrupt("unmask")
+    client.wait_closed()
+    assert client.close_code == 1002
+    assert lab.events.filter(side="client", kind="close")[-1].code == 1002
+
+
+def test_dropping_the_client_tcp_gives_1006_on_both_ends_without_close_frames(lab):
+    server = lab.serve()
+    client = lab.connect(server)
+    client.drop()
+    closes = lab.events.filter(kind="close")
+    assert [(e.side, e.code, e.initiator) for e in closes] == [("server", 1006, None), ("client", 1006, None)]
+    assert "client:closing" not in lab.events.kinds()
+
+
+def test_a_stalled_client_receives_nothing_until_the_stall_ends(lab):
+    server = lab.serve()
+    client = lab.connect(server)
+    started = time.monotonic()
+    client.stall(0.4)
+    server.broadcast("while stalled")  # returns once the client got it
+    assert time.monotonic() - started >= 0.35
+    assert client.recv(timeout=0) == "while stalled"
+    assert lab.events.filter(kind="note")[0].detail == "fault: the client stops reading for 0.4 s"

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import wslab
-from wslab import ConnectionFailed, Lab, LoopError, NotConnected, WslabTimeout
+from wslab import Lab, LoopError
 
 SEED_ORDER = [
     "client:connecting",
@@ -83,90 +83,6 @@ def test_the_same_cells_give_the_same_table_every_run():
             return lab.events.to_text()
 
     assert run() == run()
-
-
-def test_recv_returns_messages_in_order_and_times_out_clearly(lab):
-    client = lab.connect(lab.serve(welcome="hi"))
-    client.send("a")
-    assert client.recv() == "hi"
-    assert client.recv() == "Serveur a reçu : a"
-    with pytest.raises(WslabTimeout, match=r"no message arrived within 0\.2 s"):
-        client.recv(timeout=0.2)
-
-
-def test_binary_messages_echo_as_bytes(lab):
-    client = lab.connect(lab.serve())
-    client.send(b"\x00\x01")
-    assert client.recv() == b"\x00\x01"
-    assert lab.events.filter(side="server", kind="message")[0].is_binary
-
-
-def test_client_closes_with_a_code_and_reason_the_server_sees(lab):
-    server = lab.serve()
-    client = lab.connect(server)
-    client.close(4000, "done here")
-    server_close = lab.events.filter(side="server", kind="close")[0]
-    assert (server_close.code, server_close.reason, server_close.initiator) == (4000, "done here", "client")
-    assert client.state is wslab.State.CLOSED
-    with pytest.raises(NotConnected):
-        client.send("too late")
-
-
-def test_server_closes_one_connection_with_a_code_the_client_sees(lab):
-    async def close_on_message(message, peer):
-        await peer.close(4001, "bye from server")
-
-    client = lab.connect(lab.serve(close_on_message))
-    client.send("please close")
-    lab.settle()
-    client_close = lab.events.filter(side="client", kind="close")[0]
-    assert (client_close.code, client_close.reason, client_close.initiator) == (
-        4001,
-        "bye from server",
-        "server",
-    )
-
-
-def test_an_exception_in_the_server_handler_closes_with_1011(lab):
-    def broken(message, peer):
-        raise ValueError("bad input")
-
-    client = lab.connect(lab.serve(broken))
-    client.send("x")
-    lab.settle()
-    error = lab.events.filter(side="server", kind="error")[0]
-    assert error.error == "handler raised ValueError: bad input"
-    assert isinstance(error.exc, ValueError)
-    assert lab.events.filter(side="client", kind="close")[0].code == 1011
-
-
-def test_a_refused_connection_gives_error_then_close_1006_like_a_browser(lab):
-    server = lab.serve()
-    url = server.url
-    server.close()
-    with pytest.raises(ConnectionFailed, match="connection refused"):
-        lab.connect(url)
-    tail = lab.events.filter(who="client")
-    assert tail.kinds() == ["client:connecting", "client:error", "client:close"]
-    assert tail[-1].code == 1006
-
-
-def test_a_rejected_handshake_is_an_error_on_the_client_and_a_reject_on_the_server(lab):
-    server = lab.serve(origins=["https://school.example"])
-    with pytest.raises(ConnectionFailed, match="HTTP 403"):
-        lab.connect(server)
-    assert lab.events.filter(side="server", kind="reject")[0].code == 403
-    assert lab.events.filter(side="client", kind="close")[0].code == 1006
-
-
-def test_two_clients_get_their_own_connection_ids_and_broadcast_reaches_both(lab):
-    server = lab.serve(echo=None)
-    alice = lab.connect(server, name="alice")
-    bob = lab.connect(server)
-    assert (alice.conn, bob.conn, bob.name) == ("c1", "c2", "client")
-    assert server.broadcast("hello all") == 2
-    assert alice.recv() == bob.recv() == "hello all"
-    assert [p.id for p in server.connections] == ["c1", "c2"]
 
 
 def test_hooks_run_sync_and_async_and_several_per_event(lab):
@@ -272,7 +188,7 @@ def test_close_leaves_no_thread_task_or_socket_behind():
     clients = [lab.connect(server) for _ in range(3)]
     clients[0].send("x")
     clients[1].close()
-    loop = lab._loop.loop
+    loop = lab.bridge.loop.loop
     lab.close()
     lab.close()  # twice is fine
     assert loop.is_closed()

@@ -55,7 +55,7 @@ def assert_contiguous(lab: wslab.Lab) -> None:
 
 
 def assert_nothing_left(lab: wslab.Lab, fds_before: int, threads_before: list[str]) -> None:
-    loop = lab._loop.loop
+    loop = lab.bridge.loop.loop
     lab.close()
     assert loop.is_closed()
     assert [t for t in asyncio.all_tasks(loop) if not t.done()] == []
