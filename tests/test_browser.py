@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _helpers import SECRETS, no_secret_in
 from websockets.sync.client import connect
 
 import wslab
@@ -276,3 +277,13 @@ def test_a_closing_later_can_be_cancelled(lab: wslab.Lab) -> None:
     time.sleep(0.3)
     page_says(browser, ev="idle")
     assert not lab.closed
+
+
+def test_a_page_reporting_an_address_with_a_token_is_recorded_masked(lab: wslab.Lab) -> None:
+    pytest.importorskip("anywidget")
+    browser = lab.browser(lab.serve())
+    error = f"The URL 'ws://hub/user/ada/proxy/1/browser?token={SECRETS['api_token']}' is invalid."
+    page_says(browser, ev="unreachable", error=error)  # as the page reports it
+    (recorded,) = lab.events.filter(side="browser", kind="error")
+    assert "token=***" in (recorded.error or "")
+    no_secret_in(lab.events.to_jsonl())

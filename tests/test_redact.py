@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from _helpers import SECRETS, no_secret_in
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,17 +31,6 @@ from wslab.diagram import Diagram, to_mermaid
 from wslab.handshake import handshake_table
 from wslab.recorder import LogicalClock, Recorder
 
-SECRETS = {
-    "hub_cookie": "c00kieHUBvalue",
-    "session": "sessIONvalue",
-    "xsrf": "xsrfVALUE123",
-    "api_token": "apiTOKEN456",
-    "query_token": "queryTOKEN789",
-    "referer_token": "refererTOKEN",
-    "jwt": "jwtVALUE",
-    "api_key": "apiKEYvalue",
-}
-
 HUB_HEADERS = {  # as the hub's proxy and jupyter-server-proxy forward a page's or a client's handshake
     "Origin": "http://127.0.0.1:8000",
     "Cookie": (
@@ -55,11 +45,6 @@ HUB_HEADERS = {  # as the hub's proxy and jupyter-server-proxy forward a page's 
     "X-Forwarded-Proto": "ws",
 }
 QUERY = f"?room=1&token={SECRETS['query_token']}&_xsrf={SECRETS['xsrf']}&jwt={SECRETS['jwt']}"
-
-
-def no_secret_in(text: str) -> None:
-    for name, secret in SECRETS.items():
-        assert secret not in text, name
 
 
 @pytest.fixture
@@ -173,16 +158,6 @@ def test_whoever_records_an_event_its_credentials_are_masked() -> None:
     )
     assert failed.error == f"cannot open /proxy/1/b?token={MASK}"
     no_secret_in(recorder.snapshot().to_jsonl())
-
-
-def test_a_page_reporting_an_address_with_a_token_is_recorded_masked(lab: wslab.Lab) -> None:
-    pytest.importorskip("anywidget")
-    browser = lab.browser(lab.serve())
-    error = f"The URL 'ws://hub/user/ada/proxy/1/browser?token={SECRETS['api_token']}' is invalid."
-    browser._on_page(None, {"ev": "unreachable", "error": error}, None)  # as the page reports it
-    (recorded,) = lab.events.filter(side="browser", kind="error")
-    assert f"token={MASK}" in (recorded.error or "")
-    no_secret_in(lab.events.to_jsonl())
 
 
 def test_raw_handshake_bytes_mask_the_new_credential_headers_and_url_valued_headers() -> None:
