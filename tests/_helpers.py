@@ -1,4 +1,8 @@
-"""Helpers two test files share: the credentials a hub proxy forwards, and the check that none shows."""
+"""Helpers several test files share: the credentials a hub proxy forwards and the check that none shows;
+waiting for a condition; the wire's frame events; a tap on both ends' bytes."""
+
+import time
+from collections.abc import Callable
 
 SECRETS = {
     "hub_cookie": "c00kieHUBvalue",
@@ -15,3 +19,38 @@ SECRETS = {
 def no_secret_in(text: str) -> None:
     for name, secret in SECRETS.items():
         assert secret not in text, name
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def frames(lab, conn=None):
+    return lab.events.filter(side="wire", kind="frame", conn=conn)
+
+
+def tap(client, peer):
+    """Record the bytes the client writes and the bytes the server's connection receives."""
+    sent: list[bytes] = []
+    seen: list[bytes] = []
+    transport = client.ws.transport
+    write = transport.write
+
+    def recording_write(data):
+        sent.append(bytes(data))
+        write(data)
+
+    transport.write = recording_write
+    received = peer.ws.data_received
+
+    def recording_received(data):
+        seen.append(bytes(data))
+        received(data)
+
+    peer.ws.data_received = recording_received
+    return sent, seen

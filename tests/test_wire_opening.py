@@ -1,9 +1,11 @@
-"""``lab.wire(url)``: the wire in front of any WebSocket server, ``ws://`` or ``wss://``, with the
-handshake forwarded as it came, both legs recorded, and the server's opening limits."""
+"""The wire's opening (wslab/wire/opening.py): ``lab.wire(url)`` in front of any WebSocket server, ``ws://``
+or ``wss://``, with the handshake forwarded as it came and recorded masked, both legs recorded, the server's
+opening limits, and a close that leaves nothing open."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import time
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 from _attack import RawClient, request
+from _helpers import frames, wait_until
 from _peers import AiohttpServer, Page, chromium, needs_chromium, needs_node, node_client, node_server
 
 import wslab
@@ -227,3 +230,47 @@ def test_the_seeds_node_server_behind_a_wire_welcomes_a_page_and_a_lab_client(
         page.close()
     conns = {e.conn for e in lab.events.filter(side="wire", kind="frame")}
     assert len(conns) == 2  # the lab client's and the page's, each recorded both ways
+
+
+def test_closing_the_lab_reports_held_frames_and_leaves_nothing_open():
+    import wslab
+
+    before = len(os.listdir("/proc/self/fd"))
+    lab = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name="test-wire-close")
+    server = lab.serve()
+    wire = lab.wire(server)
+    client = lab.connect(wire)
+    wire.hold()
+    client.send("oublié")
+    lab.close()
+    note = [e for e in lab.events.filter(side="wire", kind="note") if e.detail.startswith("lab closing")]
+    assert len(note) == 1 and "'oublié'" in note[0].detail
+    assert lab.events.filter(side="client", kind="close")[0].code == 1001
+    assert not wire._tasks and wire._listener is None
+    assert all(link.client_writer.transport.is_closing() for link in wire.links)
+    assert wait_until(lambda: len(os.listdir("/proc/self/fd")) <= before, 2.0)
+
+
+def test_a_refused_handshake_crosses_the_wire_untouched(lab):
+    from wslab import ConnectionFailed
+
+    server = lab.serve(token="s3cret")
+    wire = lab.wire(server)
+    with pytest.raises(ConnectionFailed):
+        lab.connect(wire)
+    response = lab.events.filter(side="wire", kind="note")[-1]
+    assert response.detail.startswith("HTTP response server→client: 401")
+    assert not frames(lab)
+    client = lab.connect(wire, path="/?token=s3cret")
+    client.send("ok")
+    assert client.recv() == "Serveur a reçu : ok"
+
+
+def test_the_wire_masks_credentials_in_the_handshake_it_records(lab):
+    server = lab.serve(token="s3cret")
+    wire = lab.wire(server)
+    lab.connect(wire, path="/?token=s3cret", additional_headers={"Authorization": "Bearer s3cret"})
+    notes = lab.events.filter(side="wire", kind="note")
+    seen = " ".join(f"{e.data!r} {e.headers!r} {e.detail}" for e in notes)
+    assert "GET /?token=***" in seen and "Bearer ***" in seen
+    assert "s3cret" not in seen
