@@ -1,4 +1,4 @@
-"""The bridge and ``twin``: one timeout rule for a blocking call and its async twin."""
+"""The bridge and ``twin``: one timeout rule for a blocking call and its async twin, in or out of a loop."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import pytest
 
 import wslab
+from wslab import Lab, LoopError
 from wslab._bridge import Bridge, Limits, twin
 from wslab._loop import LoopThread
 
@@ -55,3 +56,42 @@ def test_a_closed_bridge_refuses_calls(sleeper: Sleeper) -> None:
     sleeper.bridge.closed = True
     with pytest.raises(wslab.WslabError, match="closed"):
         sleeper.sleep_for(0.01)
+
+
+def test_a_blocking_call_from_inside_the_loop_is_refused(lab):
+    client = lab.connect(lab.serve())
+    caught: list[BaseException] = []
+
+    def hook(event):
+        try:
+            client.send("from inside")
+        except LoopError as exc:
+            caught.append(exc)
+
+    client.on("message", hook)
+    client.send("go")
+    assert len(caught) == 1
+    assert "use 'await ….asend()' there instead" in str(caught[0])
+
+
+def test_async_twins_work_under_asyncio_run():
+    async def main() -> list[str]:
+        async with Lab(clock="logical", name="async") as lab:
+            server = await lab.aserve()
+            client = await lab.aconnect(server)
+            await client.asend("async hi")
+            reply = await client.arecv()
+            await client.aclose()
+            return [reply, *lab.events.kinds()[-2:]]
+
+    assert asyncio.run(main()) == ["Serveur a reçu : async hi", "server:close", "client:close"]
+
+
+def test_blocking_calls_work_inside_a_running_loop_like_a_kernel_cell():
+    async def cell() -> str:
+        with Lab(clock="logical", name="kernel-like") as lab:
+            client = lab.connect(lab.serve())
+            client.send("sync in a running loop")
+            return client.recv()
+
+    assert asyncio.run(cell()) == "Serveur a reçu : sync in a running loop"

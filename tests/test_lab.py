@@ -1,13 +1,12 @@
 """The lab end to end on loopback: the seed's exchange, closes, errors, hooks, several clients."""
 
-import asyncio
 import os
 import threading
 
 import pytest
 
 import wslab
-from wslab import Lab, LoopError
+from wslab import Lab
 
 SEED_ORDER = [
     "client:connecting",
@@ -83,87 +82,6 @@ def test_the_same_cells_give_the_same_table_every_run():
             return lab.events.to_text()
 
     assert run() == run()
-
-
-def test_hooks_run_sync_and_async_and_several_per_event(lab):
-    seen: list[str] = []
-    server = lab.serve()
-
-    @server.on("message")
-    def first(event):
-        seen.append(f"sync {event.data}")
-
-    @server.on("message")
-    async def second(event):
-        await asyncio.sleep(0)
-        seen.append(f"async {event.data}")
-
-    client = lab.connect(server, on={"close": lambda e: seen.append(f"close {e.code}")})
-    client.send("hi")
-    client.close()
-    assert seen == ["sync hi", "async hi", "close 1000"]
-
-
-def test_a_raising_hook_becomes_an_error_event_and_the_server_keeps_serving(lab):
-    server = lab.serve()
-
-    @server.on("message")
-    def explode(event):
-        raise RuntimeError("hook bug")
-
-    client = lab.connect(server)
-    client.send("one")
-    client.send("two")
-    errors = lab.events.filter(kind="error")
-    assert len(errors) == 2
-    assert errors[0].error == "hook explode for 'message' raised RuntimeError: hook bug"
-    assert client.recv() == "Serveur a reçu : one"
-    assert client.recv() == "Serveur a reçu : two"
-
-
-def test_unknown_hook_kinds_are_refused(lab):
-    server = lab.serve()
-    with pytest.raises(ValueError, match="unknown event kind 'mesage'"):
-        server.on("mesage", print)  # type: ignore[arg-type]
-
-
-def test_a_blocking_call_from_inside_the_loop_is_refused(lab):
-    client = lab.connect(lab.serve())
-    caught: list[BaseException] = []
-
-    def hook(event):
-        try:
-            client.send("from inside")
-        except LoopError as exc:
-            caught.append(exc)
-
-    client.on("message", hook)
-    client.send("go")
-    assert len(caught) == 1
-    assert "use 'await ….asend()' there instead" in str(caught[0])
-
-
-def test_async_twins_work_under_asyncio_run():
-    async def main() -> list[str]:
-        async with Lab(clock="logical", name="async") as lab:
-            server = await lab.aserve()
-            client = await lab.aconnect(server)
-            await client.asend("async hi")
-            reply = await client.arecv()
-            await client.aclose()
-            return [reply, *lab.events.kinds()[-2:]]
-
-    assert asyncio.run(main()) == ["Serveur a reçu : async hi", "server:close", "client:close"]
-
-
-def test_blocking_calls_work_inside_a_running_loop_like_a_kernel_cell():
-    async def cell() -> str:
-        with Lab(clock="logical", name="kernel-like") as lab:
-            client = lab.connect(lab.serve())
-            client.send("sync in a running loop")
-            return client.recv()
-
-    assert asyncio.run(cell()) == "Serveur a reçu : sync in a running loop"
 
 
 def test_a_new_lab_with_the_same_name_closes_the_old_one():
