@@ -1,8 +1,12 @@
 """Helpers several test files share: the credentials a hub proxy forwards and the check that none shows;
-waiting for a condition; the wire's frame events; a tap on both ends' bytes."""
+everything a lesson can show of a log; waiting for a condition; the wire's frame events; a tap on the bytes
+both ends see."""
 
 import time
 from collections.abc import Callable
+
+from wslab import Diagram, EventLog, sequence_text, to_mermaid
+from wslab.describe import describe
 
 SECRETS = {
     "hub_cookie": "c00kieHUBvalue",
@@ -54,3 +58,19 @@ def tap(client, peer):
 
     peer.ws.data_received = recording_received
     return sent, seen
+
+
+def everything_shown(log: EventLog) -> str:
+    """Every rendering a lesson can show or export, concatenated."""
+    return "\n".join(
+        [
+            log.to_text(limit=200),
+            log.to_html(limit=200),
+            log.to_jsonl(),
+            repr(list(log)),
+            *(describe(e, 200) for e in log),
+            Diagram(log).svg,
+            to_mermaid(log),
+            sequence_text(log),
+        ]
+    )

@@ -1,5 +1,6 @@
-"""Security defaults: loopback unless told, optional Origin and token checks on the handshake,
-credentials masked in everything shown, hostile strings escaped, payloads never executed."""
+"""Security across the package: credentials masked in everything shown, hostile strings escaped, payloads
+never executed. The server's loopback binding is tested in test_server.py, its Origin and token checks in
+test_handshakes.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _helpers import everything_shown
 
 import wslab
-from wslab import Diagram, Event, EventLog, Peer, sequence_text, to_mermaid
-from wslab.describe import describe
+from wslab import Diagram, Event, EventLog, Peer, to_mermaid
 
 HOSTILE = ("<img src=x onerror=alert(1)>", "</table><script>alert(1)</script>")
 SECRET = "s3cret-Tok3n"
@@ -25,70 +26,6 @@ def lab(request: pytest.FixtureRequest) -> Iterator[wslab.Lab]:
     lab = wslab.Lab(clock="logical", timeout=3.0, settle=1.0, name=f"security-{request.node.name}")
     yield lab
     lab.close()
-
-
-def everything_shown(log: EventLog) -> str:
-    """Every rendering a lesson can show or export, concatenated."""
-    return "\n".join(
-        [
-            log.to_text(limit=200),
-            log.to_html(limit=200),
-            log.to_jsonl(),
-            repr(list(log)),
-            *(describe(e, 200) for e in log),
-            Diagram(log).svg,
-            to_mermaid(log),
-            sequence_text(log),
-        ]
-    )
-
-
-# --- binding ---------------------------------------------------------------------------------------
-
-
-# --- Origin allow-list -------------------------------------------------------------------------------
-
-
-# --- token ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("path", "headers"),
-    [(f"/?token=wrong-{SECRET}", ()), ("/", (("Authorization", f"Bearer wrong-{SECRET}"),))],
-    ids=["query", "bearer"],
-)
-def test_a_token_server_refuses_a_wrong_token_with_403(
-    lab: wslab.Lab, path: str, headers: tuple[tuple[str, str], ...]
-) -> None:
-    server = lab.serve(token=SECRET)
-    with pytest.raises(wslab.ConnectionFailed, match="403"):
-        lab.connect(server, path=path, additional_headers=headers)
-    assert [e.code for e in lab.events.filter(side="server", kind="reject")] == [403]
-    assert SECRET not in everything_shown(lab.events)
-
-
-@pytest.mark.parametrize(
-    ("path", "headers"),
-    [(f"/chat?room=1&token={SECRET}", ()), ("/chat", (("Authorization", f"Bearer {SECRET}"),))],
-    ids=["query", "bearer"],
-)
-def test_a_token_server_accepts_the_token_and_never_shows_it(
-    lab: wslab.Lab, path: str, headers: tuple[tuple[str, str], ...]
-) -> None:
-    server = lab.serve(token=SECRET)
-    client = lab.connect(server, path=path, additional_headers=headers)
-    client.send("hello")
-    assert client.recv() == "Serveur a reçu : hello"
-    shown = everything_shown(lab.events)
-    assert SECRET not in shown
-    upgrade = lab.events.filter(kind="upgrade")[0]
-    if "token" in path:
-        assert upgrade.detail == "GET /chat?room=1&token=*** HTTP/1.1"
-        assert lab.events.filter(kind="connecting")[0].data == (
-            f"ws://127.0.0.1:{server.port}/chat?room=1&token=***"
-        )
-    else:
-        assert ("Authorization", "Bearer ***") in (upgrade.headers or ())
 
 
 def test_cookies_and_credentials_in_headers_are_masked_when_recorded(lab: wslab.Lab) -> None:
