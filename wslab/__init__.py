@@ -14,6 +14,7 @@ from .eventlog import EventLog
 from .events import CLIENT_EVENTS, KINDS, SERVER_EVENTS, Event, FrameInfo, Kind, Side
 from .expect import Step, Verdict, expect
 from .handshake import HandshakeTable, accept_matches, explain_headers, handshake_table
+from .i18n import get_language, set_language
 from .lifecycle import TRANSITIONS, ConnectionSummary, State, explain_close_code, summarize_connections
 from .reconnect import Reconnect
 from .recorder import LogicalClock, Recorder, WallClock
@@ -78,11 +79,13 @@ __all__ = [
     "explain_close_code",
     "explain_headers",
     "from_har",
+    "get_language",
     "handshake_table",
     "json_message",
     "load",
     "sequence_svg",
     "sequence_text",
+    "set_language",
     "show",
     "summarize_connections",
     "to_mermaid",
