@@ -20,6 +20,7 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.protocol import State
 
 from .events import Payload
+from .i18n import _
 from .lifecycle import KEEPALIVE_REASON, explain_close_code
 
 __all__ = ["KEEPALIVE_REASON", "CloseWatchdog", "Ending", "ending", "payload_size", "release_compression"]
@@ -41,8 +42,8 @@ class Ending:
 
 def _sent_words(code: int, reason: str) -> str:
     if reason == KEEPALIVE_REASON:
-        return f"sent {code} (websockets' keepalive timeout)"
-    return f"sent {code} {explain_close_code(code)}"
+        return _("sent {code} (websockets' keepalive timeout)").format(code=code)
+    return _("sent {code} {meaning}").format(code=code, meaning=explain_close_code(code))
 
 
 def ending(ws: Connection) -> Ending:
@@ -52,32 +53,34 @@ def ending(ws: Connection) -> Ending:
     sent, rcvd = protocol.close_sent, protocol.close_rcvd
     we_started = protocol.close_rcvd_then_sent is not True
     if sent is not None and sent.reason == KEEPALIVE_REASON and we_started:
-        words = (
+        words = _(
             "no pong came back in time: the peer looks dead (websockets' keepalive ping timeout; "
             "browsers and Node ws have none built in)"
         )
-        answered = "the peer answered late" if rcvd is not None else "no close frame came back"
+        answered = _("the peer answered late") if rcvd is not None else _("no close frame came back")
         return Ending(words, 1006, "", False, f"{_sent_words(sent.code, sent.reason)}, {answered}", exc)
     if isinstance(exc, _BAD_DATA):  # this end failed the connection: error, then 1006
         what = sent.reason if sent is not None and sent.reason else str(exc)
         if sent is None:
-            return Ending(f"bad data from the other end: {what}", 1006, "", False, None, exc)
-        words = f"bad data from the other end: {what}; answered {sent.code} {explain_close_code(sent.code)}"
-        return Ending(
-            words, 1006, "", False, f"{_sent_words(sent.code, sent.reason)}; 1006 as it failed", exc
+            alone = _("bad data from the other end: {what}").format(what=what)
+            return Ending(alone, 1006, "", False, None, exc)
+        words = _("bad data from the other end: {what}; answered {code} {meaning}").format(
+            what=what, code=sent.code, meaning=explain_close_code(sent.code)
         )
+        failed = _("{sent}; 1006 as it failed").format(sent=_sent_words(sent.code, sent.reason))
+        return Ending(words, 1006, "", False, failed, exc)
     if rcvd is None:  # the peer went away without a close frame: 1006, not clean, and no error
         detail: str | None
         if sent is not None:
-            detail = f"{_sent_words(sent.code, sent.reason)}, no close frame came back"
+            detail = _("{sent}, no close frame came back").format(sent=_sent_words(sent.code, sent.reason))
         elif exc is not None and str(exc):  # a reset, or a frame cut short: say which
-            detail = f"the TCP connection dropped: {exc}"
+            detail = _("the TCP connection dropped: {cause}").format(cause=exc)
         else:
-            detail = "the TCP connection dropped"
+            detail = _("the TCP connection dropped")
         return Ending(None, 1006, "", False, detail, exc)
     if sent is not None:  # a close frame each way: clean, even if TCP is reset afterwards
         return Ending(None, rcvd.code, rcvd.reason, True, None, None)
-    late = "the TCP connection dropped before this end's close frame went out"
+    late = _("the TCP connection dropped before this end's close frame went out")
     return Ending(None, rcvd.code, rcvd.reason, False, late, exc)
 
 

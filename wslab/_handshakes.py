@@ -19,6 +19,7 @@ from websockets.protocol import State
 from ._connection import CloseWatchdog
 from ._heartbeat import PingRecorder
 from ._redact import redact_headers, redact_url
+from .i18n import _
 from .peer import Peer
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Handshakes:
         if self.token is None:
             return None
         given = dict(parse_qsl(urlsplit(request.path).query)).get("token")
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
         if given is None and scheme.lower() == "bearer":
             given = credentials.strip()
         if given is None:
@@ -138,7 +139,9 @@ class Handshakes:
                 "error",
                 conn=peer.id,
                 peer=peer.name,
-                error=f"handshake refused with {status}: {why or 'no reason given'}",
+                error=_("handshake refused with {status}: {why}").format(
+                    status=status, why=why or _("no reason given")
+                ),
                 exc=ws.protocol.handshake_exc,
             )
         return replaced
@@ -155,17 +158,16 @@ class Handshakes:
             conn, name = self._ctx.session.claim(ws.remote_address, self.name)
         exc = ws.protocol.handshake_exc
         if peer is None:  # no complete request, so no upgrade row: say first that someone came
-            await self._emit(
-                "note", conn=conn, peer=name, detail="a TCP connection came in; no complete HTTP request yet"
-            )
+            came = _("a TCP connection came in; no complete HTTP request yet")
+            await self._emit("note", conn=conn, peer=name, detail=came)
         if timed_out:
             limit = self.open_timeout
-            words = (
-                f"opening handshake timed out after {limit} s: the HTTP request never completed, "
+            words = _(
+                "opening handshake timed out after {seconds} s: the HTTP request never completed, "
                 "so the server closed the TCP connection"
-            )
+            ).format(seconds=limit)
         elif exc is None:
-            words = "the client hung up before sending a complete HTTP request"
+            words = _("the client hung up before sending a complete HTTP request")
         else:
             cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
             words = f"{exc}{cause}"
@@ -174,5 +176,6 @@ class Handshakes:
             await self._emit(
                 "reject", conn=conn, peer=name, code=status[0], detail=f"{status[0]} {status[1]}"
             )
-            words = f"handshake refused with {status[0]} {status[1]}: {words}"
+            refused = _("handshake refused with {status}: {why}")
+            words = refused.format(status=f"{status[0]} {status[1]}", why=words)
         await self._emit("error", conn=conn, peer=name, error=words, exc=exc)

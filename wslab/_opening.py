@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus, NegotiationError
 
 from ._fds import RUN_OUT, out_of_fds
+from .i18n import _
 
 __all__ = ["check_subprotocol", "failure_words", "negotiated", "open_socket"]
 
@@ -23,14 +24,15 @@ def check_subprotocol(ws: ClientConnection, asked: Sequence[str] | None) -> None
     """A browser and Node's ``ws`` fail the connection when a 101 names none of the asked subprotocols."""
     if asked and ws.subprotocol is None:
         wanted = ", ".join(str(one) for one in asked)
-        raise NegotiationError(f"asked for subprotocol {wanted}, the server's 101 named none")
+        words = _("asked for subprotocol {wanted}, the server's 101 named none").format(wanted=wanted)
+        raise NegotiationError(words)
 
 
 def negotiated(ws: ClientConnection) -> str | None:
     """What the handshake agreed on besides the defaults: ``permessage-deflate``, a subprotocol."""
     words = [str(ext.name) for ext in ws.protocol.extensions]
     if ws.subprotocol:
-        words.append(f"subprotocol {ws.subprotocol}")
+        words.append(_("subprotocol {name}").format(name=ws.subprotocol))
     return ", ".join(words) or None
 
 
@@ -42,7 +44,7 @@ async def open_socket(host: str, port: int) -> socket.socket:
     except socket.gaierror:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     last: OSError | None = None
-    for family, kind, proto, _, address in infos:
+    for family, kind, proto, _name, address in infos:
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         try:
@@ -57,20 +59,22 @@ async def open_socket(host: str, port: int) -> socket.socket:
 def failure_words(exc: BaseException, target: str, open_timeout: float | None) -> str:
     """Why reaching ``target`` failed, with websockets' cause; what a page cannot see is said so."""
     if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused: nothing listens at {target}, no TCP connection was made"
+        return _("connection refused: nothing listens at {target}, no TCP connection was made").format(
+            target=target
+        )
     if isinstance(exc, InvalidStatus):
         status = f"{exc.response.status_code} {exc.response.reason_phrase}".strip()
-        return (
-            f"the server answered HTTP {status}, not 101 Switching Protocols "
+        return _(
+            "the server answered HTTP {status}, not 101 Switching Protocols "
             "(a page sees only error and close 1006: the status is hidden from it)"
-        )
+        ).format(status=status)
     if isinstance(exc, OSError) and exc.errno in RUN_OUT:
         return exc.strerror if exc.strerror and "open files:" in exc.strerror else out_of_fds()
     if isinstance(exc, TimeoutError):
-        return f"opening handshake timed out after {open_timeout} s"
+        return _("opening handshake timed out after {seconds} s").format(seconds=open_timeout)
     if isinstance(exc, NegotiationError):
-        return f"{exc}: a browser fails the connection here"
+        return _("{problem}: a browser fails the connection here").format(problem=exc)
     cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
     if isinstance(exc, InvalidHandshake):
-        return f"the opening handshake failed: {exc}{cause}"
-    return f"could not connect to {target}: {exc}{cause}"
+        return _("the opening handshake failed: {problem}").format(problem=exc) + cause
+    return _("could not connect to {target}: {problem}").format(target=target, problem=exc) + cause

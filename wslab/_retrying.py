@@ -14,6 +14,7 @@ from websockets.protocol import State
 
 from .errors import ConnectionFailed
 from .events import Payload
+from .i18n import _
 
 if TYPE_CHECKING:
     from ._context import Context
@@ -54,7 +55,7 @@ class Retrying:
                 "reconnecting",
                 conn=self.conn,
                 peer=self.peer_name,
-                detail=f"attempt {attempt} in {delay:.3f} s",
+                detail=_("attempt {attempt} in {seconds} s").format(attempt=attempt, seconds=f"{delay:.3f}"),
             )
             await asyncio.sleep(delay)
             if self._closed_by_user:
@@ -78,7 +79,7 @@ class Retrying:
             "error",
             conn=self.conn,
             peer=self.peer_name,
-            error=f"gave up reconnecting after {attempt} attempts",
+            error=_("gave up reconnecting after {count} attempts").format(count=attempt),
         )
         self._retrying = None
         self._refuse_outbox()
@@ -89,7 +90,8 @@ class Retrying:
 
     def _refuse_outbox(self) -> None:
         if self.outbox:
-            self._record("note", conn=self.conn, detail=f"{len(self.outbox)} queued messages never sent")
+            lost = _("{count} queued messages never sent").format(count=len(self.outbox))
+            self._record("note", conn=self.conn, detail=lost)
             self.outbox.clear()
         self._arrived.set()
         self._ctx.session.changed()

@@ -36,6 +36,7 @@ from ._retrying import Retrying
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
 from .hooks import Hook
+from .i18n import _
 from .lifecycle import check_close
 from .reconnect import Reconnect
 
@@ -284,7 +285,7 @@ class Client(Retrying, Endpoint):
             peer=self.peer_name,
             code=1006,
             reason="",
-            detail="the connection never opened",
+            detail=_("the connection never opened"),
             was_clean=False,
         )
         if pair is not None:
@@ -324,7 +325,7 @@ class Client(Retrying, Endpoint):
         stop = None
         if self.reconnect is not None and not self._closed_by_user:
             if by and rcvd is not None and not self.reconnect.retries_after(rcvd.code):
-                stop = f"no reconnection: the server closed on purpose with {rcvd.code}"
+                stop = _("no reconnection: the server closed on purpose with {code}").format(code=rcvd.code)
             else:
                 self._retrying = asyncio.create_task(self._retry(), name=f"wslab-retry-{self.name}")
         if end.error is not None:
@@ -340,7 +341,7 @@ class Client(Retrying, Endpoint):
             was_clean=end.was_clean,
         )
         if stop is not None:
-            hint = "Reconnect(retry_after_deliberate_close=True) would try again"
+            hint = _("Reconnect(retry_after_deliberate_close=True) would try again")
             await self._emit("note", conn=conn, peer=self.peer_name, detail=f"{stop} ({hint})")
         release_compression(ws)
         if self.ws is ws:  # closed for good: keep the story (codes, events), not the websockets objects
@@ -359,7 +360,7 @@ class Client(Retrying, Endpoint):
                 peer=self.peer_name,
                 data=data,
                 size=payload_size(data),
-                detail=f"queued while reconnecting ({len(self.outbox)} waiting)",
+                detail=_("queued while reconnecting ({count} waiting)").format(count=len(self.outbox)),
             )
             return
         await self._send_now(data, text)
@@ -419,10 +420,10 @@ class Client(Retrying, Endpoint):
         first = self.inbox_dropped == 0
         self.inbox_dropped += count
         if first:  # once: every later one is counted in inbox_dropped, not noted again
-            words = (
-                f"inbox over {self.inbox_budget} bytes of unread messages: the oldest are let go "
-                f"({self.name}.inbox_dropped counts them)"
-            )
+            words = _(
+                "inbox over {budget} bytes of unread messages: the oldest are let go "
+                "({name}.inbox_dropped counts them)"
+            ).format(budget=self.inbox_budget, name=self.name)
             await self._emit("note", conn=conn, peer=self.peer_name, detail=words)
 
     async def _wait(self, done: Callable[[], bool], timeout: float | None, what: str) -> None:
@@ -453,13 +454,17 @@ class Client(Retrying, Endpoint):
                 self.ws.transport.abort()
                 self.ws = None
             self.close_code = 1006
-            words = "close() before the connection was established: the attempt is abandoned"
+            words = _("close() before the connection was established: the attempt is abandoned")
             await self._end_attempt(words, None)
             return
         ws = self.ws
         if ws is None or self._reader is None or self._reader.done():
-            what = "never opened" if self._reader is None else f"is already closed ({self.close_code})"
-            detail = f"close(): {self.name} {what}, nothing to do"
+            if self._reader is None:
+                detail = _("close(): {name} never opened, nothing to do").format(name=self.name)
+            else:
+                detail = _("close(): {name} is already closed ({code}), nothing to do").format(
+                    name=self.name, code=self.close_code
+                )
             await self._emit("note", conn=self.conn, peer=self.peer_name, detail=detail)
             return
         if ws.state is State.OPEN:
@@ -478,7 +483,7 @@ class Client(Retrying, Endpoint):
             "note",
             conn=self.conn,
             peer=self.peer_name,
-            detail="fault: the client's TCP connection is cut, no close frame",
+            detail=_("fault: the client's TCP connection is cut, no close frame"),
         )
         ws.transport.abort()
         reader = self._reader
@@ -492,7 +497,7 @@ class Client(Retrying, Endpoint):
             "note",
             conn=self.conn,
             peer=self.peer_name,
-            detail=f"fault: the client stops reading for {seconds:g} s",
+            detail=_("fault: the client stops reading for {seconds} s").format(seconds=f"{seconds:g}"),
         )
         transport = ws.transport
         transport.pause_reading()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .events import Event, Payload
+from .i18n import _
 from .lifecycle import explain_close
 
 __all__ = ["close_words", "describe", "format_size", "one_line", "preview"]
@@ -42,10 +43,10 @@ def preview(data: Payload | None, limit: int = 40) -> str:
 def close_words(code: int | None, reason: str | None) -> str:
     """``1000 normal closure, reason 'bye'``."""
     if code is None:
-        return "no close code"
+        return _("no close code")
     words = f"{code} {explain_close(code, reason)}"
     if reason:
-        words += f", reason {preview(reason)}"
+        words += _(", reason {reason}").format(reason=preview(reason))
     return words
 
 
@@ -71,36 +72,36 @@ def _describe(event: Event, limit: int) -> str:
     if kind in ("ping", "pong"):
         # the payload stays in event.data: websockets' own pings carry random bytes, never shown
         size = format_size(event.size if event.size is not None else 0)
-        return f"{event.detail or kind} ({size})"
+        return f"{_(event.detail) if event.detail else kind} ({size})"
     if kind in ("message", "send"):
         size = format_size(event.size if event.size is not None else 0)
-        kind_word = "binary" if event.is_binary else "text"
+        kind_word = _("binary") if event.is_binary else _("text")
         if event.is_binary and event.detail == "sent as a text frame":
-            kind_word = "raw bytes in a text frame"
+            kind_word = _("raw bytes in a text frame")
         return f"{preview(event.data, limit)} ({kind_word}, {size})".replace("'' (", "(")
     if kind in ("close", "closing"):
         words = close_words(event.code, event.reason)
         if event.initiator:
-            words += f"; closed by {event.initiator}"
+            words += _("; closed by {who}").format(who=event.initiator)
         if event.was_clean is False:
             words += "; wasClean false"
         if event.detail:
-            words += f" ({event.detail})"
+            words += f" ({_(event.detail)})"
         return words
     if kind == "error":
-        return event.error or "error"
+        return _(event.error) if event.error else "error"
     if kind == "connecting":
         if event.peer is None and isinstance(event.data, str):  # not one of ours: the URL says where
-            return f"to {event.data}"
+            return _("to {url}").format(url=event.data)
         target = _path_of(event.data) if isinstance(event.data, str) else ""
-        return f"to {event.peer or 'server'} {target}".rstrip()
+        return _("to {peer} {path}").format(peer=event.peer or "server", path=target).rstrip()
     if kind == "upgrade":
         count = len(event.headers or ())
-        return f"{event.detail or 'GET'} ({count} headers)"
+        return _("{request} ({count} headers)").format(request=event.detail or "GET", count=count)
     if kind in ("accept", "reject"):
         count = len(event.headers or ())
         status = event.detail or (str(event.code) if event.code else "")
-        return f"{status} ({count} headers)"
+        return _("{request} ({count} headers)").format(request=status, count=count)
     if kind == "frame" and event.frame is not None:
         text = f"{event.frame.direction} {event.frame.describe()}"
         if event.data is not None:
@@ -109,7 +110,7 @@ def _describe(event: Event, limit: int) -> str:
             text += f" {close_words(event.code, event.reason)}"
         return text
     if kind == "open" and event.detail:
-        return event.detail
+        return _(event.detail)
     if kind == "connection":
-        return f"from {event.peer}" if event.peer else ""
-    return event.detail or ""
+        return _("from {peer}").format(peer=event.peer) if event.peer else ""
+    return _(event.detail) if event.detail else ""

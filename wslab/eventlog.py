@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from .describe import describe, one_line
 from .events import Event, Kind, Side
+from .i18n import N_, _, language, ngettext
 from .lifecycle import explain_close_code
 
 if TYPE_CHECKING:
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "EventLog", "format_time", "matches"]
 
 COLUMNS = ("seq", "time", "conn", "side", "who", "event", "details")
+_HEADINGS = (N_("seq"), N_("time"), N_("conn"), N_("side"), N_("who"), N_("event"), N_("details"))
+
+
+def headings() -> list[str]:
+    """The table's column headings in the language in effect (:data:`COLUMNS` are their English keys)."""
+    return [_(h) for h in _HEADINGS]
+
 
 KIND_ICONS: dict[str, str] = {
     "connecting": "…",
@@ -74,12 +82,21 @@ def matches(
 class EventLog(Sequence[Event]):
     """A snapshot of recorded events. Immutable; filtering returns a new log."""
 
-    __slots__ = ("_events", "dropped", "time_unit")
+    __slots__ = ("_events", "dropped", "lang", "time_unit")
 
-    def __init__(self, events: Sequence[Event] = (), *, dropped: int = 0, time_unit: str = "tick"):
+    def __init__(
+        self,
+        events: Sequence[Event] = (),
+        *,
+        dropped: int = 0,
+        time_unit: str = "tick",
+        lang: str | None = None,
+    ):
         self._events = tuple(events)
         self.dropped = dropped
         self.time_unit = time_unit
+        self.lang = lang
+        """The language its tables, diagrams and checks print in (None: the process's, see wslab.i18n)."""
 
     @overload
     def __getitem__(self, index: int) -> Event: ...
@@ -87,7 +104,7 @@ class EventLog(Sequence[Event]):
     def __getitem__(self, index: slice) -> EventLog: ...
     def __getitem__(self, index: int | slice) -> Event | EventLog:
         if isinstance(index, slice):
-            return EventLog(self._events[index], time_unit=self.time_unit)
+            return EventLog(self._events[index], time_unit=self.time_unit, lang=self.lang)
         return self._events[index]
 
     def __len__(self) -> int:
@@ -114,6 +131,7 @@ class EventLog(Sequence[Event]):
         return EventLog(
             [e for e in self._events if matches(e, side, kind, conn, who)],
             time_unit=self.time_unit,
+            lang=self.lang,
         )
 
     def expect(
@@ -160,6 +178,10 @@ class EventLog(Sequence[Event]):
 
     def rows(self, limit: int = 40) -> list[tuple[str, ...]]:
         """The table's cells as plain strings, one tuple per event (escape before showing as HTML)."""
+        with language(self.lang):
+            return self._rows(limit)
+
+    def _rows(self, limit: int) -> list[tuple[str, ...]]:
         return [
             (
                 str(e.seq),
@@ -175,14 +197,19 @@ class EventLog(Sequence[Event]):
 
     def to_text(self, limit: int = 40, max_rows: int | None = None) -> str:
         """A plain-text table, aligned, newest last."""
+        with language(self.lang):
+            return self._text(limit, max_rows)
+
+    def _text(self, limit: int, max_rows: int | None) -> str:
         rows = self.rows(limit)
         hidden = 0
         if max_rows is not None and len(rows) > max_rows:
             hidden = len(rows) - max_rows
             rows = rows[hidden:]
         if not rows:
-            return "(no events)"
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(COLUMNS)]
+            return _("(no events)")
+        heads = headings()
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
         right = {0, 1}
 
         def line(cells: Sequence[str]) -> str:
@@ -192,12 +219,12 @@ class EventLog(Sequence[Event]):
             ]
             return "  ".join(out).rstrip()
 
-        lines = [line(COLUMNS)]
+        lines = [line(heads)]
         notes = []
         if self.dropped:
-            notes.append(f"({self.dropped} oldest events dropped by the ring buffer)")
+            notes.append(f"({_dropped_words(self.dropped)})")
         if hidden:
-            notes.append(f"({hidden} older rows hidden)")
+            notes.append(f"({_hidden_words(hidden)})")
         lines.extend(notes)
         lines.extend(line(r) for r in rows)
         return "\n".join(lines)
@@ -209,15 +236,29 @@ class EventLog(Sequence[Event]):
         if max_rows is not None and len(events) > max_rows:
             hidden = len(events) - max_rows
             events = events[hidden:]
-        return html_table(
-            EventLog(events, time_unit=self.time_unit), limit, hidden=hidden, dropped=self.dropped
-        )
+        with language(self.lang):
+            return html_table(
+                EventLog(events, time_unit=self.time_unit), limit, hidden=hidden, dropped=self.dropped
+            )
 
     def __repr__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
         return self.to_html(max_rows=200)
+
+
+# i18n: the English says "events" and "rows" even for one (its output is fixed); a translation may count.
+def _dropped_words(count: int) -> str:
+    return ngettext(
+        "{count} oldest events dropped by the ring buffer",
+        "{count} oldest events dropped by the ring buffer",
+        count,
+    ).format(count=count)
+
+
+def _hidden_words(count: int) -> str:
+    return ngettext("{count} older rows hidden", "{count} older rows hidden", count).format(count=count)
 
 
 def _dict_columns() -> list[str]:
@@ -272,12 +313,13 @@ def html_table(log: EventLog, limit: int = 40, *, hidden: int = 0, dropped: int 
     As wide as its content up to the page's width; past that, the details column wraps.
     """
     esc = html.escape
-    head = "".join(f"<th style='{cell_style(h, h)}'>{esc(h)}</th>" for h in COLUMNS)
+    shown = zip(COLUMNS, headings(), strict=True)
+    head = "".join(f"<th style='{cell_style(h, words)}'>{esc(words)}</th>" for h, words in shown)
     notes = []
     if dropped:
-        notes.append(f"{dropped} oldest events dropped by the ring buffer")
+        notes.append(_dropped_words(dropped))
     if hidden:
-        notes.append(f"{hidden} older rows hidden")
+        notes.append(_hidden_words(hidden))
     note_rows = "".join(
         f"<tr><td colspan='{len(COLUMNS)}' style='{_CELL};color:#777;font-style:italic'>{esc(n)}</td></tr>"
         for n in notes

@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .describe import describe, preview
 from .eventlog import EventLog
 from .events import KINDS, SIDES, Event, Kind, Side
+from .i18n import N_, _, language
 from .lifecycle import explain_close_code
 
 __all__ = ["FIDELITY", "Step", "Verdict", "expect"]
@@ -77,7 +78,7 @@ class Step:
     def misses(self, event: Event) -> list[str]:
         """The fields where ``event`` differs from this step, in plain words; empty when it matches."""
         if self.kind is not None and event.kind != self.kind:
-            return [f"it is a `{event.kind}`, not a `{self.kind}`"]
+            return [_("it is a `{got}`, not a `{want}`").format(got=event.kind, want=self.kind)]
         out = []
         for name, want in self.wanted:
             got = getattr(event, name)
@@ -85,9 +86,14 @@ class Step:
             if not ok:
                 label = "who" if name == "endpoint" else name
                 if callable(want):
-                    out.append(f"{label} {_value(name, got)}, which fails the test")
+                    fails = _("{field} {got}, which fails the test")
+                    out.append(fails.format(field=label, got=_value(name, got)))
                 else:
-                    out.append(f"{label} {_value(name, got)}, not {_value(name, want)}")
+                    out.append(
+                        _("{field} {got}, not {want}").format(
+                            field=label, got=_value(name, got), want=_value(name, want)
+                        )
+                    )
         return out
 
     def matches(self, event: Event) -> bool:
@@ -96,10 +102,15 @@ class Step:
 
     def __str__(self) -> str:
         side, who = self.get("side"), self.get("endpoint")
-        owner = f"{who}'s " if isinstance(who, str) else f"the {side}'s " if isinstance(side, str) else ""
-        head = f"{owner}`{self.kind}`" if self.kind else f"{owner}event" if owner else "an event"
+        if isinstance(who, str):
+            head = _("{who}'s `{kind}`") if self.kind else _("{who}'s event")
+        elif isinstance(side, str):
+            head = _("the {side}'s `{kind}`") if self.kind else _("the {side}'s event")
+        else:
+            head = "`{kind}`" if self.kind else _("an event")
+        head = head.format(who=who, side=side, kind=self.kind)
         rest = [
-            f"{name} {'passing a test' if callable(v) else _value(name, v)}"
+            f"{name} {_('passing a test') if callable(v) else _value(name, v)}"
             for name, v in self.wanted
             if name not in ("side", "endpoint")
         ]
@@ -121,7 +132,7 @@ def _passes(test: Callable[[Any], object], value: Any) -> bool:
 
 def _value(name: str, value: Any) -> str:
     if value is None:
-        return "none"
+        return _("none")
     if name in ("data", "reason") and isinstance(value, str | bytes):
         return preview(value) if value else "''"
     return str(value)
@@ -140,7 +151,9 @@ def line(event: Event) -> str:
     """One event in the feedback: ``seq 12, client close: 1000 normal closure; closed by client``."""
     who = event.side if event.endpoint == event.side else f"{event.side} {event.endpoint}"
     words = describe(event)
-    return f"seq {event.seq}, {who} {event.kind}" + (f": {words}" if words else "")
+    return _("seq {seq}, {who} {kind}").format(seq=event.seq, who=who, kind=event.kind) + (
+        f": {words}" if words else ""
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +168,8 @@ class Verdict:
     problem: str = ""
     instead: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()
+    lang: str | None = None
+    """The language its feedback is in (the checked log's; None: the process's)."""
 
     def __bool__(self) -> bool:
         return self.passed
@@ -166,16 +181,21 @@ class Verdict:
 
     def lines(self) -> list[str]:
         """The feedback, line by line."""
+        with language(self.lang):
+            return self._lines()
+
+    def _lines(self) -> list[str]:
         if self.passed:
-            out = [f"✔ as expected: {self.expected}"]
+            out = [_("✔ as expected: {expected}").format(expected=self.expected)]
             shown = sorted((e for e in self.matched if e is not None), key=lambda e: e.seq)
             out += [f"  {line(e)}" for e in shown]
             return out
-        out = [f"✘ expected {self.expected}", f"  but {self.problem}"]
+        out = [_("✘ expected {expected}").format(expected=self.expected)]
+        out.append("  " + _("but {problem}").format(problem=self.problem))
         if self.instead:
-            out.append("  what happened instead:")
+            out.append("  " + _("what happened instead:"))
             out += [f"    {text}" for text in self.instead]
-        out += [f"  hint: {h}" for h in self.hints]
+        out += ["  " + _("hint: {hint}").format(hint=h) for h in self.hints]
         return out
 
     def __str__(self) -> str:
@@ -259,6 +279,19 @@ def expect(
     """
     pattern = (_as_step(steps),) if isinstance(steps, Step | str) else tuple(_as_step(s) for s in steps)
     everything = log if isinstance(log, EventLog) else EventLog(list(log))
+    with language(everything.lang):
+        verdict = _expect(everything, pattern, ordered, partial, side, conn)
+    return replace(verdict, lang=everything.lang)
+
+
+def _expect(
+    everything: EventLog,
+    pattern: tuple[Step, ...],
+    ordered: bool,
+    partial: bool,
+    side: Side | None,
+    conn: str | None,
+) -> Verdict:
     events = list(everything.filter(side=side, conn=conn))
     expected = _expected(pattern, ordered, partial, side, conn)
     if not pattern:
@@ -271,18 +304,23 @@ def expect(
 def _expected(steps: Sequence[Step], ordered: bool, partial: bool, side: str | None, conn: str | None) -> str:
     words = [str(s) for s in steps]
     if not words:
-        text = "nothing"
+        text = _("nothing")
     elif ordered and len(words) == 2:
-        text = f"{words[0]} before {words[1]}"
+        text = _("{first} before {second}").format(first=words[0], second=words[1])
     elif ordered:
-        text = ", then ".join(words)
+        text = _(", then ").join(words)
+    elif len(words) > 1:
+        text = _("{some} and {last}, in any order").format(some=", ".join(words[:-1]), last=words[-1])
     else:
-        text = ", ".join(words[:-1]) + f" and {words[-1]}, in any order" if len(words) > 1 else words[0]
+        text = words[0]
     if not partial and len(words) > 1:
-        text += ", with nothing between"
-    scope = [f"{side} side" if side else "", f"connection {conn}" if conn else ""]
+        text += _(", with nothing between")
+    scope = [
+        _("{side} side").format(side=side) if side else "",
+        _("connection {conn}").format(conn=conn) if conn else "",
+    ]
     if any(scope):
-        text += f" ({' and '.join(s for s in scope if s)} only)"
+        text += " ({})".format(_("{scope} only").format(scope=_(" and ").join(s for s in scope if s)))
     return text
 
 
@@ -316,22 +354,30 @@ def _ordered(
     step = steps[failing]
     after = found[-1] if found else -1
     if found:
-        where = "right after" if not partial else "after"
-        problem = f"{step} did not come {where} {steps[failing - 1]} (seq {events[after].seq})"
+        where = (
+            _("{step} did not come right after {previous} (seq {seq})")
+            if not partial
+            else _("{step} did not come after {previous} (seq {seq})")
+        )
+        problem = where.format(step=step, previous=steps[failing - 1], seq=events[after].seq)
     else:
-        problem = f"{step} never happened"
+        problem = _("{step} never happened").format(step=step)
     hints = []
     earlier = [e for e in events[: after + 1] if step.matches(e)]
     later = [e for e in events[after + 1 :] if step.matches(e)]
     if earlier and not later:
-        problem = f"{step} happened (seq {earlier[0].seq}) before {steps[failing - 1]}, not after it"
+        problem = _("{step} happened (seq {seq}) before {previous}, not after it").format(
+            step=step, seq=earlier[0].seq, previous=steps[failing - 1]
+        )
         hints.append(_order_hint(step, steps[failing - 1], side))
     elif later and not partial:
         between = events[after + 1 : events.index(later[0])]
-        problem = f"{step} came (seq {later[0].seq}) with other events between"
+        problem = _("{step} came (seq {seq}) with other events between").format(step=step, seq=later[0].seq)
         hints.append(
-            f"other events came first: {_kinds(between)}; pass `partial=True`, or look at one side "
-            "or connection with `side=` or `conn=`"
+            _(
+                "other events came first: {kinds}; pass `partial=True`, or look at one side "
+                "or connection with `side=` or `conn=`"
+            ).format(kinds=_kinds(between))
         )
     near = _nearest(events, step, after)
     if not hints or later:  # when it only came in the wrong order, the order is the whole story
@@ -354,11 +400,13 @@ def _unordered(
         matched = tuple(events[i] if i is not None else None for i in got)
         alone = [e for e in events if step.matches(e)]
         if alone:  # there is one, but another step took it
-            problem = (
-                f"{step} happened only {len(alone)} time{'s' if len(alone) > 1 else ''}, fewer than expected"
-            )
+            if len(alone) > 1:
+                only = _("{step} happened only {count} times, fewer than expected")
+            else:
+                only = _("{step} happened only {count} time, fewer than expected")
+            problem = only.format(step=step, count=len(alone))
         else:
-            problem = f"{step} never happened"
+            problem = _("{step} never happened").format(step=step)
         near = _nearest(events, step, -1)
         hints = _hints(log, events, step, near, side)
         return Verdict(False, expected, steps, matched, problem, _instead(step, near), _unique(hints))
@@ -373,11 +421,11 @@ def _unordered(
     spots = sorted(i for i in got if i is not None)
     between = [e for e in events[spots[0] : spots[-1] + 1] if e not in {events[i] for i in spots}]
     matched = tuple(events[i] if i is not None else None for i in got)
-    problem = "each step happened, but with other events between"
-    hint = (
-        f"other events came between: {_kinds(between)}; pass `partial=True`, or look at one side or "
+    problem = _("each step happened, but with other events between")
+    hint = _(
+        "other events came between: {kinds}; pass `partial=True`, or look at one side or "
         "connection with `side=` or `conn=`"
-    )
+    ).format(kinds=_kinds(between))
     return Verdict(
         False, expected, steps, matched, problem, tuple(line(e) for e in between[:_SHOWN]), (hint,)
     )
@@ -412,7 +460,7 @@ def _instead(step: Step, near: Sequence[Event]) -> tuple[str, ...]:
 
 def _kinds(events: Iterable[Event]) -> str:
     seen = dict.fromkeys(f"`{e.kind}`" for e in events)
-    return ", ".join(seen) if seen else "nothing"
+    return ", ".join(seen) if seen else _("nothing")
 
 
 def _unique(hints: Iterable[str]) -> tuple[str, ...]:
@@ -422,11 +470,11 @@ def _unique(hints: Iterable[str]) -> tuple[str, ...]:
 def _order_hint(step: Step, previous: Step, side: Side | None) -> str:
     mine, theirs = _side_of(step, side), _side_of(previous, side)
     if step.kind == previous.kind == "close" and mine == "server" and theirs in ("client", "browser"):
-        return (
+        return _(
             "the server's `close` comes first whichever side closes: the server ends the TCP connection "
             "first (RFC 6455 7.1.1); to check who closed, expect a `closing` or `initiator=`"
         )
-    return "the order differs; pass `ordered=False` if the order does not matter"
+    return _("the order differs; pass `ordered=False` if the order does not matter")
 
 
 def _hints(
@@ -451,20 +499,20 @@ def _closed_first(
     if not closings or closings[0].side == mine:
         return None
     other = closings[0].side
-    return f"the {other} closed first: did you call `{_CALLS[mine]}`?"
+    return _("the {other} closed first: did you call `{call}`?").format(other=other, call=_CALLS[mine])
 
 
 _CODE_WORDS = {
-    1000: "{code} is a normal close{by}",
-    1001: "{code} means going away (a server shutting down)",
-    1005: "{code} means the close frame had no code",
-    1006: "{code} means the connection ended without a close frame: no closing handshake at all",
-    1011: "{code} means the server failed: an exception in its handler",
+    1000: N_("{code} is a normal close{by}"),
+    1001: N_("{code} means going away (a server shutting down)"),
+    1005: N_("{code} means the close frame had no code"),
+    1006: N_("{code} means the connection ended without a close frame: no closing handshake at all"),
+    1011: N_("{code} means the server failed: an exception in its handler"),
 }
 
 
 def _code_words(code: int, by: str) -> str:
-    template = _CODE_WORDS.get(code, "{code} is {meaning}")
+    template = _(_CODE_WORDS.get(code, N_("{code} is {meaning}")))
     return template.format(code=code, by=by, meaning=explain_close_code(code))
 
 
@@ -479,9 +527,11 @@ def _wrong_code(
     if other is None or other.code is None:
         return None
     closer = next((e.side for e in log if e.kind == "closing" and e.conn == other.conn), None)
-    by = f" from the {closer}" if closer else ""
+    by = _(" from the {closer}").format(closer=closer) if closer else ""
     if 4000 <= want <= 4999 and 4000 <= other.code <= 4999:  # both the application's: meanings alike
-        return f"{other.code} and {want} are both the application's own codes (4000–4999): pick {want}"
+        return _("{got} and {want} are both the application's own codes (4000–4999): pick {want}").format(
+            got=other.code, want=want
+        )
     return f"{_code_words(other.code, by)}; {_code_words(want, '')}"
 
 
@@ -491,11 +541,11 @@ def _no_error(
     """Expected an `error` that never came."""
     if step.kind != "error" or near:
         return None
-    return (
+    return _(
         "a browser or Node `ws` fires `error` only when the connection fails (a refused handshake, bad "
         "data, `close()` before open), not on a normal close nor when the peer just drops (that is "
-        f"`close` 1006 alone): see {FIDELITY}"
-    )
+        "`close` 1006 alone): see {page}"
+    ).format(page=FIDELITY)
 
 
 def _nothing_like_it(
@@ -513,10 +563,10 @@ def _nothing_like_it(
     ]
     if any(e.kind == step.kind for e in there):
         return None
-    place = f"{who}" if isinstance(who, str) else f"the {mine}" if mine else "the log"
+    place = who if isinstance(who, str) else _("the {side}").format(side=mine) if mine else _("the log")
     if not there:
-        return f"nothing was recorded for {place} yet: has the exercise's cell run?"
-    return f"{place} recorded only {_kinds(there)}"
+        return _("nothing was recorded for {place} yet: has the exercise's cell run?").format(place=place)
+    return _("{place} recorded only {kinds}").format(place=place, kinds=_kinds(there))
 
 
 _RULES: tuple[Callable[[EventLog, Sequence[Event], Step, Sequence[Event], Side | None], str | None], ...] = (

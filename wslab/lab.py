@@ -27,6 +27,7 @@ from .eventlog import EventLog
 from .events import Kind, Payload, Side
 from .expect import Step, Verdict, expect
 from .hooks import Hook
+from .i18n import normal_language, set_thread_language
 from .reconnect import Reconnect
 from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
@@ -75,6 +76,8 @@ class Lab:
     of one still open closes the old one first, so re-running a notebook from the top is clean.
     Memory stays bounded however long a learner plays: ``capacity`` events, payloads cut to
     ``max_payload`` bytes each and ``payload_budget`` bytes in all (see :class:`Recorder`).
+    ``Lab(lang="fr")`` prints in French: its tables, diagrams, checks and recorded error words
+    (without ``lang``, the process's language: ``wslab.set_language`` or ``WSLAB_LANG``).
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class Lab:
         max_payload: int = MAX_PAYLOAD,
         payload_budget: int = PAYLOAD_BUDGET,
         keep_closed: int = 100,
+        lang: str | None = None,
     ) -> None:
         if clock == "wall":
             clock = WallClock()
@@ -99,6 +103,9 @@ class Lab:
         self.recorder = Recorder(
             capacity=capacity, clock=clock, max_payload=max_payload, payload_budget=payload_budget
         )
+        self.lang = None if lang is None else normal_language(lang)
+        """The language this lab prints in, ``"en"`` or ``"fr"`` (None: the process's: ``set_language``)."""
+        self.recorder.lang = self.lang
         self.servers: list[Server] = []
         self.clients: list[Client] = []
         self.keep_closed = keep_closed
@@ -124,6 +131,8 @@ class Lab:
         """What endpoints get from this lab (they never see the lab itself)."""
         self.buses: list[RedisBus] = self._session.buses
         self._loop.loop.set_exception_handler(self._on_loop_exception)
+        if self.lang is not None:  # what the loop thread records (errors, notes) is in the lab's language
+            self._loop.loop.call_soon_threadsafe(set_thread_language, self.lang)
         _raise_fd_limit_once()
 
     # --- what learners call ---------------------------------------------------------------------

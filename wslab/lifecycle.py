@@ -17,6 +17,7 @@ from websockets.frames import CLOSE_CODE_EXPLANATIONS, Close
 from websockets.protocol import State
 
 from .events import Event, Kind
+from .i18n import N_, _
 
 __all__ = [
     "KEEPALIVE_REASON",
@@ -44,21 +45,21 @@ TRANSITIONS: dict[Kind, State] = {
 """Which event kind puts a connection in which state (all other kinds leave it as it is)."""
 
 _PLAIN_MEANINGS: dict[int, str] = {
-    1000: "normal closure",
-    1001: "going away",
-    1002: "protocol error",
-    1003: "unsupported data",
-    1005: "no status code in the close frame",
-    1006: "abnormal closure: the connection ended without a close frame",
-    1007: "invalid data (e.g. bad UTF-8 in a text message)",
-    1008: "policy violation",
-    1009: "message too big",
-    1010: "a required extension was not negotiated",
-    1011: "server error: something failed inside the server",
-    1012: "service restart",
-    1013: "try again later",
-    1014: "bad gateway",
-    1015: "TLS handshake failure",
+    1000: N_("normal closure"),
+    1001: N_("going away"),
+    1002: N_("protocol error"),
+    1003: N_("unsupported data"),
+    1005: N_("no status code in the close frame"),
+    1006: N_("abnormal closure: the connection ended without a close frame"),
+    1007: N_("invalid data (e.g. bad UTF-8 in a text message)"),
+    1008: N_("policy violation"),
+    1009: N_("message too big"),
+    1010: N_("a required extension was not negotiated"),
+    1011: N_("server error: something failed inside the server"),
+    1012: N_("service restart"),
+    1013: N_("try again later"),
+    1014: N_("bad gateway"),
+    1015: N_("TLS handshake failure"),
 }
 
 
@@ -71,14 +72,23 @@ def explain_close_code(code: int | None) -> str:
     if code is None:
         return ""
     if code in _PLAIN_MEANINGS:
-        return _PLAIN_MEANINGS[code]
+        return _(_PLAIN_MEANINGS[code])
     if code in CLOSE_CODE_EXPLANATIONS:
-        return CLOSE_CODE_EXPLANATIONS[code]
+        return _(CLOSE_CODE_EXPLANATIONS[code])
     if 3000 <= code < 4000:
-        return "registered for libraries and frameworks"
+        return _("registered for libraries and frameworks")
     if 4000 <= code < 5000:
-        return "private use by applications"
-    return "unknown code"
+        return _("private use by applications")
+    return _("unknown code")
+
+
+WEBSOCKETS_EXPLANATIONS = (
+    N_("OK"), N_("going away"), N_("protocol error"), N_("unsupported data"),
+    N_("no status received [internal]"), N_("abnormal closure [internal]"), N_("invalid frame payload data"),
+    N_("policy violation"), N_("message too big"), N_("mandatory extension"), N_("internal error"),
+    N_("service restart"), N_("try again later"), N_("bad gateway"), N_("TLS handshake failure [internal]"),
+)  # fmt: skip
+"""websockets' own meanings (``CLOSE_CODE_EXPLANATIONS``), here so the catalogue translates them too."""
 
 
 KEEPALIVE_REASON = "keepalive ping timeout"
@@ -92,7 +102,7 @@ def explain_close(code: int | None, reason: str | None) -> str:
     and neither RFC 6455 nor browsers nor Node ``ws`` have that keepalive.
     """
     if code == 1011 and reason == KEEPALIVE_REASON:
-        return "websockets' keepalive gave up: no pong came back in time"
+        return _("websockets' keepalive gave up: no pong came back in time")
     return explain_close_code(code)
 
 

@@ -216,6 +216,8 @@ class Recorder:
         """How many payloads were cut to their first ``max_payload`` bytes."""
         self._payload_bytes = 0
         self.clock: Clock = clock if clock is not None else WallClock()
+        self.lang: str | None = None
+        """The language the lab prints in, passed to every snapshot (None: the process's)."""
         self._events: deque[Event] = deque(maxlen=capacity)
         # _jot() may keep its newest events as compact tuples; every event up to this seq is an Event
         self._thawed = 0
@@ -385,7 +387,9 @@ class Recorder:
         with self._lock:
             if self._thawed != self._seq:
                 self._thaw()
-            return EventLog(tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock))
+            return EventLog(
+                tuple(self._events), dropped=self._dropped, time_unit=clock_unit(self.clock), lang=self.lang
+            )
 
     def since(self, seq: int) -> list[Event]:
         """Events with a sequence number above ``seq`` that are still kept (for incremental views)."""

@@ -31,6 +31,7 @@ from ._handshakes import HandshakeReporter, Handshakes
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
+from .i18n import _
 from .peer import Peer
 from .rooms import RoomsMixin
 from .validation import Guard
@@ -169,7 +170,8 @@ class Server(RoomsMixin, Handshakes, Endpoint):
     async def _kill(self) -> None:
         if self._ws_server is None:
             return
-        await self._emit("note", detail=f"fault: {self.name} is killed; its connections are cut")
+        killed = _("fault: {name} is killed; its connections are cut").format(name=self.name)
+        await self._emit("note", detail=killed)
         ws_server, self._ws_server = self._ws_server, None
         ws_server.close(close_connections=False)
         for peer in self.connections:
@@ -186,7 +188,7 @@ class Server(RoomsMixin, Handshakes, Endpoint):
             return
         self._requested_port = self.port or self._requested_port
         await self._start()
-        await self._emit("note", detail=f"{self.name} listens again")
+        await self._emit("note", detail=_("{name} listens again").format(name=self.name))
         await self._ctx.session.settle()
 
     def __repr__(self) -> str:
@@ -294,7 +296,7 @@ class Server(RoomsMixin, Handshakes, Endpoint):
                 "error",
                 conn=peer.id,
                 peer=peer.name,
-                error=f"handler raised {type(exc).__name__}: {exc}",
+                error=_("handler raised {kind}: {problem}").format(kind=type(exc).__name__, problem=exc),
                 exc=exc,
             )
             await self._close_peer(peer, 1011, "internal error")
@@ -324,7 +326,8 @@ class Server(RoomsMixin, Handshakes, Endpoint):
         try:
             await self._send(peer, data)
         except NotConnected as exc:  # like ws.send() on a socket that is gone: an error, then raise
-            await self._emit("error", conn=peer.id, peer=peer.name, error=f"send failed: {exc}")
+            failed = _("send failed: {problem}").format(problem=exc)
+            await self._emit("error", conn=peer.id, peer=peer.name, error=failed)
             raise
         await self._ctx.session.settle()
 
@@ -390,8 +393,11 @@ class Server(RoomsMixin, Handshakes, Endpoint):
                 await ws_server.wait_closed()
         except TimeoutError:  # a handler that never returns, a handshake still pending
             stuck = [task for task in ws_server.handler_tasks if not task.done()]
-            what = "1 connection handler" if len(stuck) == 1 else f"{len(stuck)} connection handlers"
-            self._record("note", detail=f"{what} did not finish within {grace} s: cancelled")
+            if len(stuck) == 1:
+                words = _("1 connection handler did not finish within {seconds} s: cancelled")
+            else:
+                words = _("{count} connection handlers did not finish within {seconds} s: cancelled")
+            self._record("note", detail=words.format(count=len(stuck), seconds=grace))
             for task in stuck:
                 task.cancel()
             if stuck:

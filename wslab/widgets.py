@@ -22,6 +22,7 @@ from ._feed import Feed, Source, Throttle, recorder_of
 from .diagram import DEFAULT_WINDOW, Detail, Diagram, sequence_text
 from .eventlog import EventLog
 from .events import KINDS, SIDES, Event
+from .i18n import language
 from .lifecycle import ConnectionBook, ConnectionSummary
 from .recorder import Recorder, clock_unit
 from .render import (
@@ -51,17 +52,20 @@ class _Live:
     _feed: Feed | None
     _lock: threading.RLock
     _owner: _Live | None = None  # the LabView that feeds this part, if any
+    _lang: str | None = None  # the lab's language (None: the process's)
 
     def _start(self, recorder: Recorder, interval: float, live: bool) -> None:
         self._lock = threading.RLock()
+        self._lang = recorder.lang
         self._feed = Feed(recorder, self._receive, interval) if live else None
         if self._feed is not None:
             self._feed.throttle.flush()
         else:
-            self._render()
+            with language(self._lang):
+                self._render()
 
     def _receive(self, events: list[Event], missed: int) -> None:
-        with self._lock:
+        with self._lock, language(self._lang):
             self._absorb(events, missed)
             self._render()
 
@@ -227,7 +231,7 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
         picked, hidden = latest_rows(
             self._events, self.rows, seen=self._seen, side=side, kind=kind, conn=conn
         )
-        self._shown = EventLog(picked, time_unit=self.time_unit)
+        self._shown = EventLog(picked, time_unit=self.time_unit, lang=self._lang)
         self._hidden = hidden
         self.html.value = table_html(self._shown, self.limit, hidden=hidden, dropped=self._missed)
 

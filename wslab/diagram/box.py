@@ -33,13 +33,14 @@ def html_box(
     sanitizers that drop ``<svg>`` still show them. ``follow`` starts the box at the newest rows (the
     bottom) and, when it scrolls sideways, at its right end.
     """
-    w, names = drawing.width, ", ".join(drawing.names) or "none"
-    head_svg = svg_doc(w, drawing.head_h, f"lifelines: {names}", drawing.head)
+    w = drawing.width
+    head_label = drawing.head_label or f"lifelines: {', '.join(drawing.names) or 'none'}"
+    head_svg = svg_doc(w, drawing.head_h, head_label, drawing.head)
     body_svg = svg_doc(w, drawing.body_h, drawing.title, drawing.body)
     img = "display:block;width:100%;height:auto"
     head = (
         f"<img src='{data_uri(head_svg)}' width='{w}' height='{drawing.head_h}' "
-        f"alt='{escape(f'lifelines: {names}')}' style='{img}'>"
+        f"alt='{escape(head_label)}' style='{img}'>"
     )
     if inline:
         body = body_svg.replace("<svg ", f"<svg style='{img}' ", 1)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from ..describe import format_size, preview
 from ..eventlog import KIND_COLOURS, EventLog, format_time
 from ..events import Event
+from ..i18n import _, language
 from ..lifecycle import explain_close_code
 from .model import GREEN, GREY, RED, REMOTE, Arrow, Badge, Detail, Item, Layout, Note, Role, Row
 
@@ -74,7 +75,11 @@ def build(
     if isinstance(events, EventLog) and events.dropped:
         hidden += events.dropped
     picked, hidden = window(events, detail, max_events, hidden)
-    return LayoutBuilder(picked, detail, unit).layout(hidden)
+    lang = events.lang if isinstance(events, EventLog) else None
+    with language(lang):
+        layout = LayoutBuilder(picked, detail, unit).layout(hidden)
+    layout.lang = lang
+    return layout
 
 
 # --- labels ---------------------------------------------------------------------------------------
@@ -89,7 +94,7 @@ def _path(url: object) -> str:
 
 def _close_label(code: int | None, reason: str | None) -> str:
     if code is None:
-        return "no close code"
+        return _("no close code")
     text = f"{code} {explain_close_code(code).split(':')[0]}"
     if reason:
         text += f" {preview(reason, 24)}"
@@ -215,7 +220,8 @@ class LayoutBuilder:
         for e in self.events:
             if self.time_unit != "tick" and last_time is not None and e.time - last_time > IDLE_GAP_US:
                 gap = (e.time - last_time) / 1_000_000
-                self.rows.append(Row("", [Note(f"⏳ {gap:.1f} s idle: nothing happened")]))
+                idle = _("⏳ {seconds} s idle: nothing happened").format(seconds=f"{gap:.1f}")
+                self.rows.append(Row("", [Note(idle)]))
             last_time = e.time
             if e.side == "wire":
                 self.wire(e)
@@ -261,7 +267,7 @@ class LayoutBuilder:
             else:
                 self.row(e, Arrow(origin, e.endpoint, text, colour))
         else:
-            self.note_row(e, f"✎ {e.detail or e.kind}")
+            self.note_row(e, f"✎ {_(e.detail) if e.detail else e.kind}")
 
     def connecting(self, e: Event, peer: str) -> None:
         conn = e.conn or ""
@@ -280,8 +286,9 @@ class LayoutBuilder:
         self.row(e, Arrow(e.endpoint, peer, e.detail or "101 Switching Protocols", GREEN, dashed=True))
 
     def reject(self, e: Event, peer: str) -> None:
-        status = e.detail or (f"HTTP {e.code}" if e.code else "rejected")
-        self.row(e, Arrow(e.endpoint, peer, f"✖ {status} (handshake refused)", RED, dashed=True))
+        status = e.detail or (f"HTTP {e.code}" if e.code else _("rejected"))
+        text = _("✖ {status} (handshake refused)").format(status=status)
+        self.row(e, Arrow(e.endpoint, peer, text, RED, dashed=True))
 
     def open(self, e: Event, peer: str) -> None:
         self.opened.add(e.conn or "")
@@ -318,7 +325,7 @@ class LayoutBuilder:
         if conn in self.late_close and self.pending_close.get(conn) == who:
             return  # drawn already, when the other end recorded its close
         self.pending_close.setdefault(conn, who)
-        text = f"Close {_close_label(e.code, e.reason)} (started by {who})"
+        text = _("Close {label} (started by {who})").format(label=_close_label(e.code, e.reason), who=who)
         self.row(e, Arrow(who, peer, text, _close_colour(e.code)))
 
     def close(self, e: Event, peer: str) -> None:
@@ -331,30 +338,33 @@ class LayoutBuilder:
             self.pending_close[conn] = peer
             self.late_close.add(conn)
             self.answered.add(conn)
-            self.row(e, Arrow(peer, who, f"Close {label} (started by {peer})", colour))
-            self.row(e, Arrow(who, peer, f"Close {label} (reply)", colour, dashed=True))
+            started = _("Close {label} (started by {who})").format(label=label, who=peer)
+            self.row(e, Arrow(peer, who, started, colour))
+            self.row(e, Arrow(who, peer, _("Close {label} (reply)").format(label=label), colour, dashed=True))
         elif first is not None and first != who and conn not in self.answered:
             self.answered.add(conn)  # the peer's reply close frame; the rest are badges
-            self.row(e, Arrow(who, peer, f"Close {label} (reply)", colour, dashed=True))
+            self.row(e, Arrow(who, peer, _("Close {label} (reply)").format(label=label), colour, dashed=True))
         elif conn in self.attempted and conn not in self.opened:
             attempt = self.pending_connect.pop(conn, None)
             if attempt is not None:
                 attempt.failed, attempt.colour = True, RED
-                attempt.label += " (failed)"
-            self.row(e, Badge(who, f"■ closed {e.code}: never opened", RED))
+                attempt.label += _(" (failed)")
+            self.row(e, Badge(who, _("■ closed {code}: never opened").format(code=e.code), RED))
         else:
             reason = f" {preview(e.reason, 12)}" if e.reason else ""
-            by = f" · by {e.initiator}" if e.initiator else ""
-            self.row(e, Badge(who, f"■ closed {e.code}{reason}{by}", colour))
+            by = _(" · by {who}").format(who=e.initiator) if e.initiator else ""
+            self.row(e, Badge(who, _("■ closed {code}").format(code=e.code) + f"{reason}{by}", colour))
 
     def error(self, e: Event, peer: str) -> None:
-        self.row(e, Badge(e.endpoint, f"✖ error: {e.error or e.detail or 'unknown'}", RED))
+        what = _(e.error) if e.error else _(e.detail) if e.detail else _("unknown")
+        self.row(e, Badge(e.endpoint, _("✖ error: {what}").format(what=what), RED))
 
     def reconnecting(self, e: Event, peer: str) -> None:
-        self.row(e, Badge(e.endpoint, f"↻ reconnecting {e.detail or ''}".rstrip(), "#ef6c00"))
+        text = _("↻ reconnecting {detail}").format(detail=_(e.detail) if e.detail else "").rstrip()
+        self.row(e, Badge(e.endpoint, text, "#ef6c00"))
 
     def note(self, e: Event, peer: str) -> None:
-        self.note_row(e, f"✎ {e.detail or ''}")
+        self.note_row(e, f"✎ {_(e.detail) if e.detail else ''}")
 
     def other(self, e: Event, peer: str) -> None:
         """A kind added later still shows up."""

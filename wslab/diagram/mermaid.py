@@ -6,6 +6,7 @@ not a plain identifier (or is a mermaid keyword) gets an alias (``participant p2
 
 from __future__ import annotations
 
+from ..i18n import _, language
 from .model import RED, REMOTE, Arrow, Badge, Layout, printable
 
 __all__ = ["mermaid_safe", "mermaid_text"]
@@ -25,16 +26,22 @@ def mermaid_safe(text: str) -> str:
 
 def mermaid_text(layout: Layout) -> str:
     """The layout as mermaid ``sequenceDiagram`` text (failures in a red ``rect``)."""
+    with language(layout.lang):
+        return _mermaid_text(layout)
+
+
+def _mermaid_text(layout: Layout) -> str:
     ids: dict[str, str] = {}
     lines = ["sequenceDiagram"]
-    for i, (name, _) in enumerate(layout.lifelines, 1):
+    for i, (name, _role) in enumerate(layout.lifelines, 1):
         simple = name.isidentifier() and name.isascii() and name.lower() not in _MERMAID_WORDS
         ids[name] = name if simple else f"p{i}"
         lines.append(f"    participant {name}" if simple else f"    participant p{i} as {mermaid_safe(name)}")
     names = layout.names
     span = f"{ids[names[0]]},{ids[names[-1]]}" if len(names) > 1 else (ids[names[0]] if names else "")
     if layout.hidden and span:
-        lines.append(f"    note over {span}: {layout.hidden} earlier events not drawn")
+        hidden = _("{count} earlier events not drawn").format(count=layout.hidden)
+        lines.append(f"    note over {span}: {hidden}")
     for r in layout.rows:
         for item in r.items:
             if isinstance(item, Arrow):

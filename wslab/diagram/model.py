@@ -89,6 +89,8 @@ class Layout:
     rows: list[Row]
     hidden: int
     drawn: int
+    lang: str | None = None
+    """The language its words are in, and drawings of it write in (None: the process's)."""
 
     @property
     def names(self) -> list[str]:

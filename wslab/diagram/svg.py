@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from ..i18n import _, language
 from .model import RED, REMOTE, Arrow, Badge, Item, Layout, escape, fit
 
 __all__ = ["FLOOR_FONT", "Drawing", "draw", "svg_doc", "svg_document"]
@@ -55,6 +56,8 @@ class Drawing:
     body_h: int
     head: list[str]
     body: list[str]
+    head_label: str = ""
+    """What the lifeline names' band is, in words (an image's ``alt``)."""
 
     @property
     def height(self) -> int:
@@ -162,7 +165,7 @@ def _place(layout: Layout) -> tuple[dict[str, int], int, int]:
     left = _TIME_X + int(times * _CHAR_W) + _PAD
     narrow, roomy = _gaps(layout, names)
     budget = _BUDGET
-    for _ in range(3):  # the margins depend a little on the gaps (badges at the ends): settle them
+    for _round in range(3):  # the margins depend a little on the gaps (badges at the ends): settle them
         xs = _xs(names, roomy)
         lo, hi = _extent(layout, xs)
         margins = left - lo + hi - sum(roomy) + _PAD
@@ -201,15 +204,25 @@ def _svg_lifelines(layout: Layout, xs: dict[str, int], y1: int, y2: int) -> list
 
 
 def draw(layout: Layout) -> Drawing:
+    """The layout's SVG elements, its words in the layout's language."""
+    with language(layout.lang):
+        return _draw(layout)
+
+
+def _draw(layout: Layout) -> Drawing:
     names = [n for n, _ in layout.lifelines]
     xs, left, width = _place(layout)
-    drawn = f"{layout.drawn} events" + (f", {layout.hidden} earlier not drawn" if layout.hidden else "")
-    title = f"WebSocket lifecycle: {', '.join(names) or 'no participants'} ({drawn})"
+    drawn = _("{count} events").format(count=layout.drawn)
+    if layout.hidden:
+        drawn += _(", {count} earlier not drawn").format(count=layout.hidden)
+    title = _("WebSocket lifecycle: {names} ({drawn})").format(
+        names=", ".join(names) or _("no participants"), drawn=drawn
+    )
 
     head: list[str] = []  # the top band: what is left out, the names, the start of the lifelines
     y = 12
     if layout.hidden:
-        note = f"… {layout.hidden} earlier events not drawn"
+        note = "… " + _("{count} earlier events not drawn").format(count=layout.hidden)
         head.append(f'<text x="{left}" y="{y + 10}" fill="#777" font-style="italic">{escape(note)}</text>')
         y += 20
     head.extend(_svg_heads(layout, xs, y))
@@ -228,8 +241,9 @@ def draw(layout: Layout) -> Drawing:
     bottom = y + 6
     body = [*_svg_lifelines(layout, xs, 0, bottom), *rows, *_svg_heads(layout, xs, bottom)]
     if not names:
-        body.append(f'<text x="{left}" y="18" fill="#777">{escape("(no events yet)")}</text>')
-    return Drawing(names, title, width, head_h, bottom + _HEAD_H + 12, head, body)
+        body.append(f'<text x="{left}" y="18" fill="#777">{escape(_("(no events yet)"))}</text>')
+    head_label = _("lifelines: {names}").format(names=", ".join(names) or _("none"))
+    return Drawing(names, title, width, head_h, bottom + _HEAD_H + 12, head, body, head_label)
 
 
 def svg_doc(width: int, height: int, label: str, parts: Iterable[str]) -> str:

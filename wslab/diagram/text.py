@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..i18n import _, language
 from .model import Arrow, Badge, Layout, printable
 
 __all__ = ["plain_text"]
@@ -9,10 +10,16 @@ __all__ = ["plain_text"]
 
 def plain_text(layout: Layout) -> str:
     """The layout as text: a title line, then each row's time and items (``a -> b: label``)."""
+    with language(layout.lang):
+        return _plain_text(layout)
+
+
+def _plain_text(layout: Layout) -> str:
     names = layout.names
-    lines = [f"sequence diagram: {' | '.join(names) or '(no events yet)'} ({layout.drawn} events)"]
+    title = _("sequence diagram: {names} ({count} events)")
+    lines = [title.format(names=" | ".join(names) or _("(no events yet)"), count=layout.drawn)]
     if layout.hidden:
-        lines.append(f"  ({layout.hidden} earlier events not drawn)")
+        lines.append("  ({})".format(_("{count} earlier events not drawn").format(count=layout.hidden)))
     width = max([5, *(len(r.time) for r in layout.rows)])
     for r in layout.rows:
         parts = []
@@ -23,6 +30,6 @@ def plain_text(layout: Layout) -> str:
             elif isinstance(item, Badge):
                 parts.append(f"[{item.who}] {printable(item.label)}")
             else:
-                parts.append(f"note: {printable(item.text)}")
+                parts.append(_("note: {text}").format(text=printable(item.text)))
         lines.append(f"  {r.time:>{width}}  " + "   ".join(parts))
     return "\n".join(lines)
