@@ -1,0 +1,208 @@
+"""What wslab prints, in French: the catalogue is complete and compiled, a French lab prints French."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from websockets.frames import CLOSE_CODE_EXPLANATIONS
+
+import wslab
+from wslab import i18n
+from wslab.lifecycle import WEBSOCKETS_EXPLANATIONS, explain_close_code
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "wslab" / "locale" / "fr" / "LC_MESSAGES" / "wslab.po"
+MO = PO.with_suffix(".mo")
+
+
+@pytest.fixture
+def english_after() -> Iterator[None]:
+    yield
+    wslab.set_language("en")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the catalogue ---------------------------------------------------------------------------------
+
+
+def test_every_message_in_the_catalogue_has_a_french_translation() -> None:
+    with PO.open("rb") as f:
+        catalogue = read_po(f)
+    messages = [m for m in catalogue if m.id]
+    assert len(messages) > 100
+    for message in messages:
+        assert not message.fuzzy, message.id
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), message.id
+
+
+def test_the_catalogue_holds_every_message_the_code_marks() -> None:
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "i18n.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_compiled_mo_matches_the_po(tmp_path: Path) -> None:
+    from babel.messages.mofile import write_mo
+
+    with PO.open("rb") as f:
+        catalogue = read_po(f)
+    fresh = tmp_path / "wslab.mo"
+    with fresh.open("wb") as f:
+        write_mo(f, catalogue)  # what `pybabel compile` writes
+    assert fresh.read_bytes() == MO.read_bytes(), "the .mo is stale: run python tools/i18n.py"
+    with MO.open("rb") as f:
+        assert len(read_mo(f)) == len(catalogue)
+
+
+def test_the_placeholders_of_each_translation_are_the_messages() -> None:
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    with PO.open("rb") as f:
+        catalogue = read_po(f)
+    for message in catalogue:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set().union(*(fields(i) for i in ids))
+        for text in strings:
+            assert fields(text) <= wanted, (message.id, text)
+
+
+def test_websockets_own_close_meanings_are_in_the_catalogue() -> None:
+    assert set(CLOSE_CODE_EXPLANATIONS.values()) <= set(WEBSOCKETS_EXPLANATIONS)
+
+
+# --- the setting ------------------------------------------------------------------------------------
+
+
+def test_the_language_is_english_by_default_and_set_for_the_process(english_after: None) -> None:
+    assert wslab.get_language() == "en"
+    assert explain_close_code(1000) == "normal closure"
+    wslab.set_language("fr_FR.UTF-8")
+    assert wslab.get_language() == "fr"
+    assert explain_close_code(1000) == "fermeture normale"
+    wslab.set_language("en")
+    assert explain_close_code(1000) == "normal closure"
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="language must be one of en, fr"):
+        wslab.set_language("de")
+    with pytest.raises(ValueError):
+        wslab.Lab(lang="klingon", name="klingon")
+
+
+def test_wslab_lang_sets_the_language_at_import() -> None:
+    code = "import wslab; from wslab.lifecycle import explain_close_code as e; print(e(1001))"
+    env = {"WSLAB_LANG": "fr", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.stdout.strip() == "départ (le pair s'en va)", out.stderr
+
+
+def test_the_i18n_module_is_pure() -> None:
+    code = "import sys, wslab.i18n; print([m for m in ('asyncio', 'ipywidgets') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+# --- a French lab ---------------------------------------------------------------------------------
+
+
+def test_a_french_labs_table_close_meanings_diagram_and_mermaid_are_french() -> None:
+    with wslab.Lab(clock="logical", name="fr-seed", lang="fr") as lab:
+        server = lab.serve(welcome="Bienvenue")
+        client = lab.connect(server)
+        client.send("Bonjour")
+        client.close()
+        events = lab.events
+        text = events.to_text()
+        html = events.to_html()
+        diagram = lab.diagram()
+        mermaid = lab.to_mermaid()
+    assert events.lang == "fr"
+    heading = text.splitlines()[0].split()
+    assert heading == ["n°", "temps", "conn", "côté", "qui", "événement", "détails"]
+    assert "1000 fermeture normale ; fermée par client" in text
+    assert "(texte, 9 B)" in text
+    assert "vers server /" in text
+    assert "en-têtes)" in text
+    assert ">événement</th>" in html
+    for word in ("open", "close", "message", "connection", "connecting", "upgrade", "accept"):
+        assert f" {word}" in text  # protocol words stay as the APIs spell them
+    assert "Close 1000 fermeture normale (à l'initiative de client)" in diagram.to_text()
+    assert "Cycle de vie WebSocket" in diagram.svg
+    assert "lignes de vie : client, server" in diagram.html()
+    assert "Close 1000 fermeture normale (réponse)" in mermaid
+    assert mermaid.startswith("sequenceDiagram\n")
+    assert wslab.get_language() == "en"  # the lab's language is its own, not the process's
+    assert "1000 normal closure" in wslab.EventLog(list(events)).to_text()
+
+
+def test_a_french_labs_failed_connect_records_its_error_in_french() -> None:
+    port = free_port()
+    with wslab.Lab(clock="logical", name="fr-refused", lang="fr", timeout=3.0, settle=1.0) as lab:
+        with pytest.raises(wslab.ConnectionFailed, match="aucune connexion TCP n'a été établie"):
+            lab.connect(f"ws://127.0.0.1:{port}/", name="refused")
+        text = lab.events.to_text()
+        error = lab.events.filter(kind="error")[0].error or ""
+    assert error.startswith("connexion refusée : rien n'écoute à ")
+    assert "fermeture anormale : la connexion s'est terminée sans trame de fermeture" in text
+    assert "la connexion ne s'est jamais ouverte" in text
+    assert " error " in text and " close " in text  # the kinds stay as the browser names them
+
+
+def test_a_french_labs_expect_feedback_is_french() -> None:
+    with wslab.Lab(clock="logical", name="fr-expect", lang="fr") as lab:
+        server = lab.serve()
+        client = lab.connect(server)
+        client.close()
+        good = lab.expect("client:open", "client:close")
+        bad = lab.expect("server:closing")
+    assert str(good).startswith("✔ comme prévu : `open` côté client avant `close` côté client")
+    assert "n° " in str(good)
+    assert "✘ attendu : `closing` côté server" in str(bad)
+    assert "mais `closing` côté server n'a jamais eu lieu" in str(bad)
+    assert "indice : " in str(bad)
+
+
+def test_switching_back_to_english_gives_the_english_output(english_after: None) -> None:
+    def seed() -> tuple[str, str]:
+        with wslab.Lab(clock="logical", name="switch") as lab:
+            server = lab.serve()
+            client = lab.connect(server)
+            client.close()
+            return lab.events.to_text(), str(lab.to_mermaid())
+
+    english = seed()
+    wslab.set_language("fr")
+    french = seed()
+    wslab.set_language("en")
+    assert seed() == english
+    assert french != english
+    assert "fermeture normale" in french[0] and "fermeture normale" in french[1]
+    assert "normal closure" in english[0]
+
+
+def test_a_language_block_overrides_the_process_setting(english_after: None) -> None:
+    wslab.set_language("fr")
+    with i18n.language("en"):
+        assert explain_close_code(1006).startswith("abnormal closure")
+    assert explain_close_code(1006).startswith("fermeture anormale")
