@@ -175,46 +175,6 @@ def test_bad_data_from_the_server_fails_the_connection_error_then_1006(lab: wsla
     assert "sent 1007" in (closed.detail or "")
 
 
-async def ban(message: object, peer: wslab.Peer) -> None:
-    await peer.close(4001, "banned")
-
-
-def test_no_reconnection_after_the_server_closes_on_purpose(lab: wslab.Lab) -> None:
-    server = lab.serve(ban)
-    policy = wslab.Reconnect(base=0.05, jitter=0, max_attempts=3)
-    client = lab.connect(server, reconnect=policy)
-    client.send("anything")
-    client.wait_closed()
-    time.sleep(0.2)
-    assert not lab.events.filter(kind="reconnecting")
-    assert "closed on purpose with 4001" in (lab.events.filter(side="client", kind="note")[-1].detail or "")
-
-
-def test_reconnection_after_a_deliberate_close_when_asked(lab: wslab.Lab) -> None:
-    server = lab.serve(ban)
-    policy = wslab.Reconnect(base=0.05, jitter=0, max_attempts=3, retry_after_deliberate_close=True)
-    client = lab.connect(server, reconnect=policy)
-    client.send("anything")
-    assert wait_for(lambda: bool(lab.events.filter(kind="reconnecting")), TIMEOUT)
-    client.wait_open()
-    client.close()
-
-
-def test_reconnect_policy_says_which_codes_it_retries_after() -> None:
-    policy = wslab.Reconnect()
-    assert policy.retries_after(1006) and policy.retries_after(1001) and policy.retries_after(1011)
-    assert not any(policy.retries_after(code) for code in (1008, 4000, 4001, 4999))
-    assert wslab.Reconnect(retry_after_deliberate_close=True).retries_after(4001)
-
-
-def test_a_keepalive_1011_is_not_called_a_server_failure() -> None:
-    from wslab.describe import close_words
-
-    words = close_words(1011, "keepalive ping timeout")
-    assert "keepalive" in words and "inside the server" not in words
-    assert "inside the server" in close_words(1011, "internal error")
-
-
 def test_recv_returns_messages_in_order_and_times_out_clearly(lab):
     client = lab.connect(lab.serve(welcome="hi"))
     client.send("a")
