@@ -9,8 +9,7 @@ import pytest
 
 import wslab
 from wslab import Lab, LoopError
-from wslab._bridge import Bridge, Limits, twin
-from wslab._loop import LoopThread
+from wslab._bridge import Bridge, Limits, LoopThread, twin
 
 
 class Sleeper:

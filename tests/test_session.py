@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from wslab._bridge import Limits
-from wslab._session import Session
+from wslab._session import Limits, Session
 
 
 def session() -> Session:

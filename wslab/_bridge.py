@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from ._loop import LoopThread
 from .errors import LoopError, WslabError, WslabTimeout
 
-__all__ = ["SAFETY_NET", "Bridge", "Limits", "twin"]
+__all__ = ["SAFETY_NET", "Bridge", "Limits", "LoopThread", "twin"]  # LoopThread: what a Bridge runs on
 
 SAFETY_NET = 86_400.0
 """How long a blocking twin waits for a coroutine that bounds itself: a day, so never forever."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ._bridge import Limits
 
-__all__ = ["OnWire", "Pair", "Session"]
+__all__ = ["Limits", "OnWire", "Pair", "Session"]  # Limits: what a Session is made with
 
 _EXPECTED_KEPT = 1000
 """Client addresses kept for pairing: a Node server reports its side late, so they outlive the handshake."""

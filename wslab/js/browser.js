@@ -113,7 +113,7 @@ function startRoute(page, targets, open, show, status, report) {
     attempt();
 }
 
-export { pageTargets, proxyMissing }; // for tests/test_browser_route.py, run under node
+export { pageTargets, proxyMissing }; // for tests/test_browser.py, run under node
 
 // --- one socket per widget per page, shared by every view of the widget ---------------------------
 const pages = new Map(); // widget key -> page state
