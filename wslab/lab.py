@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 from ._bridge import Bridge, Limits, twin
 from ._context import Context
 from ._fds import RUN_OUT, out_of_fds, raise_fd_limit
+from ._lab_peers import LabPeers
+from ._lab_views import LabViews
 from ._loop import LoopThread
 from ._session import Session
 from .client import Client
-from .diagram import Diagram, Mermaid, to_mermaid
 from .errors import WslabError
 from .eventlog import EventLog
 from .events import Kind, Payload, Side
@@ -37,11 +38,10 @@ from .wire import Wire
 if TYPE_CHECKING:
     from ssl import SSLContext
 
-    from .browser import Browser, ClosingLater
+    from .browser import Browser
     from .node import NodeProcess, NodeServer
     from .redis_bus import RedisBus
     from .resources import Resources
-    from .widgets import ConnectionPanel, DiagramView, EventTable, LabView
 
 __all__ = ["Lab"]
 
@@ -68,7 +68,7 @@ _LIVE: weakref.WeakValueDictionary[str, Lab] = weakref.WeakValueDictionary()
 _LIVE_LOCK = threading.Lock()
 
 
-class Lab:
+class Lab(LabViews, LabPeers):
     """Servers and clients in one private event loop, every event recorded.
 
     ``Lab(clock="logical")`` numbers time 1, 2, 3, … so a notebook's output never changes;
@@ -152,40 +152,6 @@ class Lab:
     ) -> Verdict:
         """Check that ``steps`` happened: an exercise's check cell, with feedback in plain words."""
         return expect(self.events, steps, ordered=ordered, partial=partial, side=side, conn=conn)
-
-    # --- views (wslab.widgets is imported on first use: ipywidgets is never needed before) ---------
-
-    def show(self, detail: Literal["messages", "frames"] = "messages") -> LabView:
-        """Panel, sequence diagram and event table, live, in one widget: display it in a cell."""
-        from .widgets import LabView
-
-        return LabView(self, detail=detail)
-
-    def table(self, rows: int = 20) -> EventTable:
-        """The live event table alone, with filters by side, event kind and connection."""
-        from .widgets import EventTable
-
-        return EventTable(self, rows=rows)
-
-    def panel(self) -> ConnectionPanel:
-        """The live connection panel alone: the server's registry as the events tell it."""
-        from .widgets import ConnectionPanel
-
-        return ConnectionPanel(self)
-
-    def diagram(
-        self, detail: Literal["messages", "frames"] = "messages", live: bool = False
-    ) -> Diagram | DiagramView:
-        """The sequence diagram of the session so far (a static SVG), or a live widget with ``live=True``."""
-        if live:
-            from .widgets import DiagramView
-
-            return DiagramView(self, detail=detail)
-        return Diagram(self.events, detail=detail)
-
-    def to_mermaid(self, detail: Literal["messages", "frames"] = "messages") -> Mermaid:
-        """The session so far as mermaid ``sequenceDiagram`` text, in the seed's style."""
-        return to_mermaid(self.events, detail=detail)
 
     async def aserve(
         self,
@@ -317,103 +283,6 @@ class Lab:
         return await self.context.bridge.run(start(), _NO_LIMIT if limit is None else float(limit), "connect")
 
     connect = twin(aconnect)
-
-    async def aredis_bus(
-        self,
-        url: str,
-        servers: Sequence[Server] = (),
-        *,
-        name: str = "redis",
-        prefix: str = "wslab",
-        presence_every: float = 0.5,
-        presence_ttl: float = 2.0,
-        timeout: float | None = None,
-    ) -> RedisBus:
-        """Link ``servers`` to a Redis pub/sub bus at ``url``: broadcasts and presence cross processes.
-
-        See :mod:`wslab.redis_bus` (``start_redis()`` runs a local ``redis-server`` for lessons).
-        """
-        from .redis_bus import RedisBus
-
-        bus = RedisBus(
-            self.context,
-            url,
-            servers,
-            name=name,
-            prefix=prefix,
-            presence_every=presence_every,
-            presence_ttl=presence_ttl,
-        )
-        await self.context.bridge.run(bus._open(), timeout, "redis_bus")
-        return bus
-
-    redis_bus = twin(aredis_bus)
-
-    def node_server(
-        self, *, name: str = "node", script: str = "article", record_console: bool = False
-    ) -> NodeServer:
-        """Run a Node ``ws`` server (the article's by default; :mod:`wslab.node`); returns once it listens.
-
-        ``lab.connect(node)`` connects a wslab client to it; ``node.record()`` puts what Node
-        reported in the table. Needs ``node`` and ``npm ci`` (``NodeMissing`` says what is missing).
-        """
-        from .node import new_server
-
-        node = new_server(self.context, name, script=script, record_console=record_console)
-        self.nodes.append(node)
-        return node
-
-    def node_client(self, server: Server, *, name: str = "node", record_console: bool = False) -> NodeProcess:
-        """Run the article's client under Node against ``server`` (see :mod:`wslab.node`)."""
-        from .node import new_client
-
-        if server not in self.servers:
-            raise WslabError(f"{server.name} is not a server of this lab")
-        node = new_client(self.context, server, name, record_console=record_console)
-        self.nodes.append(node)
-        return node
-
-    def browser(
-        self,
-        server: Server | Wire,
-        *,
-        name: str | None = None,
-        script: str = "article",
-        attempts: int | None = None,
-        on: dict[Kind, Hook] | None = None,
-    ) -> Browser:
-        """The article's JavaScript client in the notebook page, connected to ``server``: display it.
-
-        ``server`` is a server of this lab, or a wire in front of one (or of any server): the page
-        then goes through the wire. ``script`` runs one of the article's pieces of advice instead
-        (``wslab.browser.ADVICE_JS``). Its page events are recorded with ``side="browser"`` and go
-        through hooks like any other (``on=``); see :mod:`wslab.browser`.
-        """
-        from .browser import Browser
-
-        if server not in self.servers and server not in self.wires:
-            raise WslabError(f"{server.name} is not a server or a wire of this lab")
-        base = "browser" if script == "article" else script
-        browser = Browser(
-            self.context,
-            server,
-            self._unique(name, base, [b.name for b in self.browsers]),
-            script=script,
-            attempts=attempts,
-            on=on,
-        )
-        self.browsers.append(browser)
-        return browser
-
-    def close_when_pages_are_done(self, timeout: float = 60.0) -> ClosingLater:
-        """Close the lab once every page script is done, or after ``timeout`` s (the last cell of a lesson).
-
-        A page runs beside the kernel and reports only while the kernel is idle, so a plain
-        ``lab.close()`` under "Run All" would stop the servers before the page even connected.
-        """
-        from .browser import ClosingLater
-
-        return ClosingLater(self, timeout)
 
     async def awire(
         self,
