@@ -141,7 +141,7 @@ def test_a_french_labs_table_close_meanings_diagram_and_mermaid_are_french() -> 
     heading = text.splitlines()[0].split()
     assert heading == ["n°", "temps", "conn", "côté", "qui", "événement", "détails"]
     assert "1000 fermeture normale ; fermée par client" in text
-    assert "(texte, 9 B)" in text
+    assert "(texte, 9 o)" in text  # octets
     assert "vers server /" in text
     assert "en-têtes)" in text
     assert ">événement</th>" in html
@@ -206,3 +206,44 @@ def test_a_language_block_overrides_the_process_setting(english_after: None) -> 
     with i18n.language("en"):
         assert explain_close_code(1006).startswith("abnormal closure")
     assert explain_close_code(1006).startswith("fermeture anormale")
+
+
+def test_the_handshake_table_and_the_connection_panel_follow_the_language(english_after: None) -> None:
+    from wslab.lifecycle import summarize_connections
+    from wslab.render import panel_text
+
+    with wslab.Lab(clock="logical", name="fr-handshake") as lab:
+        server = lab.serve()
+        lab.connect(server)
+        upgrade = lab.events.filter(kind="upgrade")[0]
+        events = list(lab.events)
+    english = str(wslab.handshake_table(upgrade))
+    wslab.set_language("fr")
+    french = str(wslab.handshake_table(upgrade))
+    panel = panel_text(summarize_connections(events), 0, "server")
+    assert "# which server the client wants (required by HTTP/1.1)" in english
+    assert "# le serveur que veut le client (obligatoire en HTTP/1.1)" in french
+    assert "<16 octets aléatoires en base64 : nouveaux à chaque connexion>" in french
+    assert "Sec-WebSocket-Key: " in french and "Upgrade: websocket" in french  # header names stay
+    assert "<th style" in wslab.handshake_table(upgrade)._repr_html_()
+    assert ">signification</th>" in wslab.handshake_table(upgrade)._repr_html_()
+    assert panel.startswith("ConnectionPanel: registre du serveur\n")
+    assert "état" in panel.splitlines()[1] and "open" in panel  # the states stay websockets' names
+
+
+def test_a_french_labs_live_views_are_french() -> None:
+    with wslab.Lab(clock="logical", name="fr-views", lang="fr") as lab:
+        server = lab.serve()
+        client = lab.connect(server)
+        client.close()
+        view = lab.show()
+        try:
+            view.refresh()
+            text = repr(view)
+            table_html = view.table.html.value
+        finally:
+            view.close()
+    assert "ConnectionPanel: registre du serveur" in text
+    assert "diagramme de séquence : client | server" in text
+    assert "événements vus" in text
+    assert ">événement</th>" in table_html

@@ -16,12 +16,12 @@ __all__ = ["close_words", "describe", "format_size", "one_line", "preview"]
 
 
 def format_size(size: int) -> str:
-    """``7 B``, ``16.0 KiB``, ``1.0 MiB``."""
+    """``7 B``, ``16.0 KiB``, ``1.0 MiB`` (in French ``7 o``, ``16.0 Kio``, ``1.0 Mio``)."""
     if size < 1024:
-        return f"{size} B"
+        return _("{size} B").format(size=size)
     if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / (1024 * 1024):.1f} MiB"
+        return _("{size} KiB").format(size=f"{size / 1024:.1f}")
+    return _("{size} MiB").format(size=f"{size / (1024 * 1024):.1f}")
 
 
 def preview(data: Payload | None, limit: int = 40) -> str:
@@ -84,7 +84,7 @@ def _describe(event: Event, limit: int) -> str:
         if event.initiator:
             words += _("; closed by {who}").format(who=event.initiator)
         if event.was_clean is False:
-            words += "; wasClean false"
+            words += _("; wasClean false")
         if event.detail:
             words += f" ({_(event.detail)})"
         return words

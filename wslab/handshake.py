@@ -18,6 +18,7 @@ from websockets.utils import accept_key
 
 from ._redact import redact_header
 from .events import Event
+from .i18n import N_, _
 
 __all__ = [
     "GUID",
@@ -37,32 +38,32 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 Headers = Iterable[tuple[str, str]]
 
 VOLATILE_HEADERS: dict[str, str] = {
-    "sec-websocket-key": "<16 random bytes, base64: new for every connection>",
-    "sec-websocket-accept": "<base64(SHA-1(key + GUID)): proves the server read this key>",
-    "date": "<when the server answered>",
-    "user-agent": "<the client's software and version>",
-    "server": "<the server's software and version>",
+    "sec-websocket-key": N_("<16 random bytes, base64: new for every connection>"),
+    "sec-websocket-accept": N_("<base64(SHA-1(key + GUID)): proves the server read this key>"),
+    "date": N_("<when the server answered>"),
+    "user-agent": N_("<the client's software and version>"),
+    "server": N_("<the server's software and version>"),
 }
 """Headers whose value changes from run to run (lowercase name → what is shown instead)."""
 
 HEADER_MEANINGS: dict[str, str] = {
-    "host": "which server the client wants (required by HTTP/1.1)",
-    "upgrade": "switch this TCP connection to the websocket protocol",
-    "connection": "Upgrade concerns this connection only (hop-by-hop)",
-    "sec-websocket-key": "a fresh nonce; the server must answer with a value derived from it",
-    "sec-websocket-version": "the protocol version: 13 is RFC 6455",
-    "sec-websocket-extensions": "extensions offered (request) or accepted (response)",
-    "sec-websocket-protocol": "subprotocols offered (request) or the one chosen (response)",
-    "sec-websocket-accept": "the key, hashed: the server really speaks WebSocket",
-    "origin": "the web page that opened the connection (browsers always send it)",
-    "authorization": "credentials (masked here)",
-    "cookie": "cookies (masked here)",
-    "user-agent": "the client software",
-    "server": "the server software",
-    "date": "when the response was made",
-    "content-type": "the type of the response body",
-    "content-length": "the size of the response body",
-    "www-authenticate": "how to authenticate (sent with 401)",
+    "host": N_("which server the client wants (required by HTTP/1.1)"),
+    "upgrade": N_("switch this TCP connection to the websocket protocol"),
+    "connection": N_("Upgrade concerns this connection only (hop-by-hop)"),
+    "sec-websocket-key": N_("a fresh nonce; the server must answer with a value derived from it"),
+    "sec-websocket-version": N_("the protocol version: 13 is RFC 6455"),
+    "sec-websocket-extensions": N_("extensions offered (request) or accepted (response)"),
+    "sec-websocket-protocol": N_("subprotocols offered (request) or the one chosen (response)"),
+    "sec-websocket-accept": N_("the key, hashed: the server really speaks WebSocket"),
+    "origin": N_("the web page that opened the connection (browsers always send it)"),
+    "authorization": N_("credentials (masked here)"),
+    "cookie": N_("cookies (masked here)"),
+    "user-agent": N_("the client software"),
+    "server": N_("the server software"),
+    "date": N_("when the response was made"),
+    "content-type": N_("the type of the response body"),
+    "content-length": N_("the size of the response body"),
+    "www-authenticate": N_("how to authenticate (sent with 401)"),
 }
 """A short meaning for the headers a learner meets in a WebSocket handshake (lowercase names)."""
 
@@ -75,6 +76,11 @@ class HeaderLine:
     value: str
     meaning: str
 
+    def shown(self) -> tuple[str, str]:
+        """The value and the meaning in the language in effect (a masked or described value too)."""
+        value = _(self.value) if VOLATILE_HEADERS.get(self.name.lower()) == self.value else self.value
+        return value, _(self.meaning) if self.meaning else ""
+
 
 @dataclass(frozen=True, slots=True)
 class HandshakeTable:
@@ -84,11 +90,12 @@ class HandshakeTable:
     lines: tuple[HeaderLine, ...]
 
     def __str__(self) -> str:
-        width = min(max((len(f"{line.name}: {line.value}") for line in self.lines), default=0), 48)
+        shown = [(line.name, *line.shown()) for line in self.lines]
+        width = min(max((len(f"{name}: {value}") for name, value, _m in shown), default=0), 48)
         rows = [self.title]
-        for line in self.lines:
-            text = f"{line.name}: {line.value}"
-            rows.append(f"{text.ljust(width)}  # {line.meaning}" if line.meaning else text)
+        for name, value, meaning in shown:
+            text = f"{name}: {value}"
+            rows.append(f"{text.ljust(width)}  # {meaning}" if meaning else text)
         return "\n".join(rows)
 
     def __repr__(self) -> str:
@@ -97,12 +104,12 @@ class HandshakeTable:
     def _repr_html_(self) -> str:
         cell = "style='text-align:left;padding:2px 8px;vertical-align:top'"
         cells = "".join(
-            f"<tr><td {cell}><code>{html.escape(line.name)}</code></td>"
-            f"<td {cell}><code>{html.escape(line.value)}</code></td>"
-            f"<td {cell}>{html.escape(line.meaning)}</td></tr>"
-            for line in self.lines
+            f"<tr><td {cell}><code>{html.escape(name)}</code></td>"
+            f"<td {cell}><code>{html.escape(value)}</code></td>"
+            f"<td {cell}>{html.escape(meaning)}</td></tr>"
+            for name, value, meaning in ((line.name, *line.shown()) for line in self.lines)
         )
-        head = "".join(f"<th {cell}>{name}</th>" for name in ("header", "value", "meaning"))
+        head = "".join(f"<th {cell}>{_(name)}</th>" for name in (N_("header"), N_("value"), N_("meaning")))
         return (
             "<table class='wslab-handshake' style='border-collapse:collapse'>"
             f"<caption style='text-align:left;padding:2px 8px'>"
@@ -132,7 +139,7 @@ def explain_headers(headers: Headers) -> tuple[HeaderLine, ...]:
 
 def _meaning(name: str, value: str) -> str:
     if name.lower() == "connection" and value.strip().lower() == "close":
-        return "the server closes the TCP connection after this response"
+        return N_("the server closes the TCP connection after this response")
     return HEADER_MEANINGS.get(name.lower(), "")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Reversible, Sequence
 from .describe import format_size
 from .eventlog import TABLE_STYLE, EventLog, cell_style, html_table, matches
 from .events import Event
+from .i18n import N_, _, ngettext
 from .lifecycle import ConnectionSummary, explain_close_code
 
 __all__ = [
@@ -35,6 +36,15 @@ ALL = "all"
 
 STATE_COLOURS = {"CONNECTING": "#ef6c00", "OPEN": "#2e7d32", "CLOSING": "#f9a825", "CLOSED": "#616161"}
 PANEL_COLUMNS = ("conn", "who", "peer", "state", "msgs in", "msgs out", "bytes in", "bytes out", "close")
+_PANEL_HEADINGS = (
+    N_("conn"), N_("who"), N_("peer"), N_("state"), N_("msgs in"), N_("msgs out"), N_("bytes in"),
+    N_("bytes out"), N_("close"),
+)  # fmt: skip
+
+
+def panel_headings() -> list[str]:
+    """The panel's column headings in the language in effect (:data:`PANEL_COLUMNS` are their keys)."""
+    return [_(h) for h in _PANEL_HEADINGS]
 
 
 # --- the event table ------------------------------------------------------------------------------
@@ -98,8 +108,9 @@ def table_text(
     conn: str | None,
 ) -> str:
     """The table as plain text, its filters on the first line."""
-    head = f"EventTable: {seen} events seen; side={side or ALL}, event={kind or ALL}, conn={conn or ALL}"
-    more = f"\n({hidden} older rows hidden)" if hidden else ""
+    seen_words = _("{count} events seen").format(count=seen)
+    head = f"EventTable: {seen_words}; side={side or ALL}, event={kind or ALL}, conn={conn or ALL}"
+    more = f"\n({_hidden_rows(hidden)})" if hidden else ""
     return f"{head}{more}\n{shown.to_text(limit)}"
 
 
@@ -107,7 +118,21 @@ def table_text(
 
 
 def panel_title(side: str | None) -> str:
-    return "server registry" if side == "server" else f"{side or 'all'} connections"
+    if side == "server":
+        return _("server registry")
+    if not side:
+        return _("all connections")
+    return _("{side} connections").format(side=side)
+
+
+def _hidden_rows(count: int) -> str:
+    return ngettext("{count} older rows hidden", "{count} older rows hidden", count).format(count=count)
+
+
+def _hidden_connections(count: int) -> str:
+    return ngettext("{count} older connections hidden", "{count} older connections hidden", count).format(
+        count=count
+    )
 
 
 def panel_cells(s: ConnectionSummary) -> tuple[str, ...]:
@@ -131,12 +156,13 @@ def panel_cells(s: ConnectionSummary) -> tuple[str, ...]:
 def panel_html(shown: Sequence[ConnectionSummary], hidden: int, side: str | None) -> str:
     """The connections shown as a table under its title; states coloured, abnormal closes red."""
     esc = html.escape
-    head = "".join(f"<th style='{cell_style(h, h)}'>{esc(h)}</th>" for h in PANEL_COLUMNS)
+    titles = zip(PANEL_COLUMNS, panel_headings(), strict=True)
+    head = "".join(f"<th style='{cell_style(h, words)}'>{esc(words)}</th>" for h, words in titles)
     body = []
     if hidden:
         body.append(
             f"<tr><td colspan='{len(PANEL_COLUMNS)}' style='color:#777;font-style:italic;"
-            f"padding:2px 8px'>{hidden} older connections hidden</td></tr>"
+            f"padding:2px 8px'>{esc(_hidden_connections(hidden))}</td></tr>"
         )
     for s in shown:
         colour = STATE_COLOURS.get(s.state.name, "#333")
@@ -154,7 +180,7 @@ def panel_html(shown: Sequence[ConnectionSummary], hidden: int, side: str | None
     if not shown:
         body.append(
             f"<tr><td colspan='{len(PANEL_COLUMNS)}' style='color:#777;padding:2px 8px'>"
-            "no connections yet</td></tr>"
+            f"{esc(_('no connections yet'))}</td></tr>"
         )
     return (
         "<div class='wslab-panel' style='overflow-x:auto'>"
@@ -166,11 +192,11 @@ def panel_html(shown: Sequence[ConnectionSummary], hidden: int, side: str | None
 
 def panel_text(shown: Sequence[ConnectionSummary], hidden: int, side: str | None) -> str:
     """The connections shown as aligned plain text, under its title."""
-    rows = [PANEL_COLUMNS, *(panel_cells(s) for s in shown)]
+    rows = [tuple(panel_headings()), *(panel_cells(s) for s in shown)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(PANEL_COLUMNS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if hidden:
-        lines.insert(1, f"({hidden} older connections hidden)")
+        lines.insert(1, f"({_hidden_connections(hidden)})")
     if not shown:
-        lines.append("(no connections yet)")
+        lines.append(f"({_('no connections yet')})")
     return f"ConnectionPanel: {panel_title(side)}\n" + "\n".join(lines)

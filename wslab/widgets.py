@@ -253,9 +253,10 @@ class EventTable(_Live, widgets.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         side, kind, conn = self._criteria()
-        return table_text(
-            self._shown, self.limit, seen=self._seen, hidden=self._hidden, side=side, kind=kind, conn=conn
-        )
+        with language(self._lang):
+            return table_text(
+                self._shown, self.limit, seen=self._seen, hidden=self._hidden, side=side, kind=kind, conn=conn
+            )
 
     def _close_parts(self) -> None:
         for child in list(self.children):
@@ -317,13 +318,14 @@ class DiagramView(_Live, widgets.HTML):  # type: ignore[misc]
         self.value = drawing.html(follow=True, inline=True)
 
     def __repr__(self) -> str:
-        return sequence_text(
-            list(self._window),
-            detail=self.detail,
-            max_events=None,
-            time_unit=self.time_unit,
-            hidden=self._seen - len(self._window),
-        )
+        with language(self._lang):
+            return sequence_text(
+                list(self._window),
+                detail=self.detail,
+                max_events=None,
+                time_unit=self.time_unit,
+                hidden=self._seen - len(self._window),
+            )
 
 
 # --- the connection panel --------------------------------------------------------------------------
@@ -385,7 +387,8 @@ class ConnectionPanel(_Live, widgets.HTML):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         shown, hidden = self._book.latest(self.rows)
-        return panel_text(shown, hidden, self.side)
+        with language(self._lang):
+            return panel_text(shown, hidden, self.side)
 
 
 # --- all of it together -------------------------------------------------------------------------------
