@@ -25,6 +25,7 @@ from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
 from .._redact import redact_headers, redact_http, redact_url
+from ..i18n import _
 from .frames import S2C, negotiate, set_host
 from .relay import CHUNK, Flow, Link, Relay
 
@@ -110,9 +111,8 @@ class Opening(Relay):
         try:
             await self._handshake(link)
         except Exception as exc:  # a relay never dies of what crossed it: record and close
-            await self._emit(
-                "error", conn=link.conn, error=f"relay failed: {type(exc).__name__}: {exc}", exc=exc
-            )
+            failed = _("relay failed: {kind}: {problem}").format(kind=type(exc).__name__, problem=exc)
+            await self._emit("error", conn=link.conn, error=failed, exc=exc)
         finally:
             link.closed = True
             for w in (link.client_writer, link.server_writer):
@@ -126,7 +126,7 @@ class Opening(Relay):
                     "note",
                     conn=link.conn,
                     frame=held.info,
-                    detail=f"connection closed: never delivered {held!r}",
+                    detail=_("connection closed: never delivered {frame}").format(frame=repr(held)),
                 )
             self._ctx.session.changed()
 
@@ -188,8 +188,10 @@ class Opening(Relay):
             await self._emit(
                 "error",
                 conn=link.conn,
-                error=f"the server did not answer the opening handshake within {self.open_timeout} s: "
-                "the wire closed both TCP connections",
+                error=_(
+                    "the server did not answer the opening handshake within {seconds} s: "
+                    "the wire closed both TCP connections"
+                ).format(seconds=self.open_timeout),
             )
             return
         except Exception as exc:  # not HTTP: the client is the one to say what is wrong with it
@@ -197,8 +199,10 @@ class Opening(Relay):
                 "error",
                 conn=link.conn,
                 peer=link.client,
-                error=f"the server's answer is no valid HTTP response ({type(exc).__name__}: {exc}): "
-                "the wire passes its bytes on as they are",
+                error=_(
+                    "the server's answer is no valid HTTP response ({kind}: {problem}): "
+                    "the wire passes its bytes on as they are"
+                ).format(kind=type(exc).__name__, problem=exc),
                 exc=exc,
             )
             flow.reader.broken = back.reader.broken = True
@@ -237,10 +241,10 @@ class Opening(Relay):
             async with asyncio.timeout(self.open_timeout):
                 return await self._read_http(flow, Request.parse(flow.reader.stream.read_line))
         except TimeoutError:
-            words = (
-                f"opening handshake timed out after {self.open_timeout} s: the HTTP request never completed, "
+            words = _(
+                "opening handshake timed out after {seconds} s: the HTTP request never completed, "
                 "so the wire closed the TCP connection"
-            )
+            ).format(seconds=self.open_timeout)
             cause: Exception | None = None
         except (RequestLineTooLong, *_HEADERS_TOO_LARGE) as too_large:
             status = _TOO_LARGE.get(type(too_large), http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
@@ -249,12 +253,12 @@ class Opening(Relay):
         except EOFError as exc:
             cause = exc
             if flow.reader.raw:
-                words = f"did not receive a valid HTTP request ({exc})"
+                words = _("did not receive a valid HTTP request ({problem})").format(problem=exc)
             else:
-                words = "the client hung up before sending a complete HTTP request"
+                words = _("the client hung up before sending a complete HTTP request")
         except Exception as exc:
             cause = exc
-            words = f"did not receive a valid HTTP request ({exc})"
+            words = _("did not receive a valid HTTP request ({problem})").format(problem=exc)
         self._identify(link, None)
         await self._emit(
             "note",
@@ -285,7 +289,7 @@ class Opening(Relay):
             "error",
             conn=link.conn,
             peer=link.client,
-            error=f"handshake refused with {phrase}: {words}",
+            error=_("handshake refused with {status}: {why}").format(status=phrase, why=words),
             exc=exc,
         )
         link.client_writer.write(response.serialize())  # after the record: who reads it finds it there

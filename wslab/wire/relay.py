@@ -13,6 +13,7 @@ import contextlib
 from websockets.frames import Frame, Opcode
 
 from .._endpoint import Pair
+from ..i18n import _
 from .frames import C2S, DATA, Meaning, Parsed, Reader, close_meaning, count, frame_info, plain_meaning
 from .held import Closing, Eof, FlowState, HeldFrame, Steps
 
@@ -166,12 +167,9 @@ class Relay(Steps):
         for item in parsed:
             await self._frame(flow, item)
         if error is not None:
-            await self._emit(
-                "error",
-                conn=flow.link.conn,
-                peer=flow.receiver,
-                error=f"the wire cannot parse {flow.arrow} any more ({error}): it passes the bytes on as is",
-            )
+            lost = _("the wire cannot parse {arrow} any more ({problem}): it passes the bytes on as is")
+            words = lost.format(arrow=flow.arrow, problem=error)
+            await self._emit("error", conn=flow.link.conn, peer=flow.receiver, error=words)
             self._transmit(flow, reader.rest())
 
     async def _frame(self, flow: Flow, item: Parsed) -> None:
@@ -302,7 +300,7 @@ class Relay(Steps):
                 conn=held.conn,
                 peer=flow.receiver,
                 frame=held.info,
-                detail=f"not delivered, the connection is closed: {held!r}",
+                detail=_("not delivered, the connection is closed: {frame}").format(frame=repr(held)),
             )
         self._after_take(flow)
 
