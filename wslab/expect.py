@@ -109,8 +109,9 @@ class Step:
         else:
             head = "`{kind}`" if self.kind else _("an event")
         head = head.format(who=who, side=side, kind=self.kind)
+        passing = _("passing a test")  # not inside the f-string: Babel on 3.11 can't see there
         rest = [
-            f"{name} {_('passing a test') if callable(v) else _value(name, v)}"
+            f"{name} {passing if callable(v) else _value(name, v)}"
             for name, v in self.wanted
             if name not in ("side", "endpoint")
         ]

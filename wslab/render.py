@@ -178,10 +178,9 @@ def panel_html(shown: Sequence[ConnectionSummary], hidden: int, side: str | None
             cells[-1] = cells[-1].replace("</td>", f" <b style='color:#c62828'>✖ {s.errors}</b></td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     if not shown:
-        body.append(
-            f"<tr><td colspan='{len(PANEL_COLUMNS)}' style='color:#777;padding:2px 8px'>"
-            f"{esc(_('no connections yet'))}</td></tr>"
-        )
+        empty = esc(_("no connections yet"))  # not inside the f-string: Babel on 3.11 can't see there
+        style = "color:#777;padding:2px 8px"
+        body.append(f"<tr><td colspan='{len(PANEL_COLUMNS)}' style='{style}'>{empty}</td></tr>")
     return (
         "<div class='wslab-panel' style='overflow-x:auto'>"
         f"<b style='font-family:sans-serif'>{esc(panel_title(side))}</b>"
@@ -198,5 +197,5 @@ def panel_text(shown: Sequence[ConnectionSummary], hidden: int, side: str | None
     if hidden:
         lines.insert(1, f"({_hidden_connections(hidden)})")
     if not shown:
-        lines.append(f"({_('no connections yet')})")
+        lines.append("(" + _("no connections yet") + ")")
     return f"ConnectionPanel: {panel_title(side)}\n" + "\n".join(lines)

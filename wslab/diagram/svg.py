@@ -241,7 +241,8 @@ def _draw(layout: Layout) -> Drawing:
     bottom = y + 6
     body = [*_svg_lifelines(layout, xs, 0, bottom), *rows, *_svg_heads(layout, xs, bottom)]
     if not names:
-        body.append(f'<text x="{left}" y="18" fill="#777">{escape(_("(no events yet)"))}</text>')
+        empty = escape(_("(no events yet)"))
+        body.append(f'<text x="{left}" y="18" fill="#777">{empty}</text>')
     head_label = _("lifelines: {names}").format(names=", ".join(names) or _("none"))
     return Drawing(names, title, width, head_h, bottom + _HEAD_H + 12, head, body, head_label)
 
