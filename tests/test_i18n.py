@@ -131,6 +131,33 @@ def test_wslab_lang_sets_the_language_at_import() -> None:
     assert out.stdout.strip() == "départ (le pair s'en va)", out.stderr
 
 
+def _import_in(folder: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    code = "import wslab; from wslab.lifecycle import explain_close_code as e; print(e(1001))"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=folder)
+
+
+def test_a_wslab_toml_in_the_current_folder_sets_the_language(tmp_path: Path) -> None:
+    (tmp_path / "wslab.toml").write_text('# French here\nlang = "fr"\n', encoding="utf-8")
+    assert _import_in(tmp_path).stdout.strip() == "départ (le pair s'en va)"
+    assert _import_in(tmp_path, {"WSLAB_LANG": "en"}).stdout.strip() == "going away"
+    assert _import_in(tmp_path.parent).stdout.strip() == "going away"
+
+
+def test_a_bad_wslab_toml_warns_and_leaves_english(tmp_path: Path) -> None:
+    (tmp_path / "wslab.toml").write_text('lang = "de"\n', encoding="utf-8")
+    out = _import_in(tmp_path)
+    assert out.stdout.strip() == "going away"
+    assert "wslab prints in English" in out.stderr and "language must be one of en, fr" in out.stderr
+    (tmp_path / "wslab.toml").write_text("lang = [", encoding="utf-8")
+    assert "wslab.toml" in _import_in(tmp_path).stderr
+
+
+def test_the_french_lessons_folder_asks_for_french() -> None:
+    assert i18n.language_of_folder(ROOT / "notebooks" / "fr") == "fr"
+    assert i18n.language_of_folder(ROOT / "notebooks") is None
+
+
 def test_the_i18n_module_is_pure() -> None:
     code = "import sys, wslab.i18n; print([m for m in ('asyncio', 'ipywidgets') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

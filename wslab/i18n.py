@@ -9,8 +9,11 @@ header names, ``client``/``server``.
 
 Which language, in order: the one a :func:`language` block sets (a lab's event log and diagrams
 use it with the lab's ``lang``), then the one set for the current thread (a lab's own loop thread
-records its error words in the lab's ``lang``), then the process's (:func:`set_language`, or the
-``WSLAB_LANG`` environment variable when the module is imported), then English.
+records its error words in the lab's ``lang``), then the process's: :func:`set_language`, else
+what was found when the module was imported, the ``WSLAB_LANG`` environment variable, else
+``lang = "fr"`` in a ``wslab.toml`` file in the current folder (a kernel runs in its notebook's
+folder, so ``notebooks/fr/wslab.toml`` makes the French lessons print French with the same code
+cells as the English ones), else English.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import functools
 import gettext
 import os
 import threading
+import tomllib
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,11 +32,13 @@ from pathlib import Path
 __all__ = [
     "DOMAIN",
     "LANGUAGES",
+    "CONFIG_FILE",
     "LOCALE_DIR",
     "N_",
     "_",
     "get_language",
     "language",
+    "language_of_folder",
     "ngettext",
     "normal_language",
     "set_language",
@@ -53,10 +60,37 @@ def normal_language(lang: str) -> str:
     return short
 
 
-def _from_environment() -> str:
+CONFIG_FILE = "wslab.toml"
+"""Read from the current folder when wslab is imported: ``lang = "fr"`` sets the process's language."""
+
+
+def language_of_folder(folder: Path) -> str | None:
+    """The ``lang`` of ``folder/wslab.toml``, None without one; ValueError when it can't be used."""
+    path = folder / CONFIG_FILE
     try:
-        return normal_language(os.environ.get("WSLAB_LANG") or "en")
-    except ValueError:  # a bad variable must not stop the import: English, as without it
+        with path.open("rb") as f:
+            config = tomllib.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    lang = config.get("lang")
+    if lang is None:
+        return None
+    if not isinstance(lang, str):
+        raise ValueError(f"{path}: lang must be a string such as \"fr\", not {lang!r}")
+    return normal_language(lang)
+
+
+def _from_environment() -> str:
+    """WSLAB_LANG, else the current folder's wslab.toml, else English; a bad setting warns, never fails."""
+    variable = os.environ.get("WSLAB_LANG")
+    try:
+        if variable:
+            return normal_language(variable)
+        return language_of_folder(Path.cwd()) or "en"
+    except (ValueError, OSError) as exc:  # a bad setting must not stop the import: English, and say why
+        warnings.warn(f"wslab prints in English: {exc}", stacklevel=2)
         return "en"
 
 
