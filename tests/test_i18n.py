@@ -188,7 +188,7 @@ def test_a_french_labs_table_close_meanings_diagram_and_mermaid_are_french() -> 
     assert ">événement</th>" in html
     for word in ("open", "close", "message", "connection", "connecting", "upgrade", "accept"):
         assert f" {word}" in text  # protocol words stay as the APIs spell them
-    assert "Close 1000 fermeture normale (à l'initiative de client)" in diagram.to_text()
+    assert "Close 1000 fermeture normale (lancée par client)" in diagram.to_text()
     assert "Cycle de vie WebSocket" in diagram.svg
     assert "lignes de vie : client, server" in diagram.html()
     assert "Close 1000 fermeture normale (réponse)" in mermaid

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from websockets.asyncio.connection import Connection
 from websockets.frames import Frame, Opcode
 
+from .i18n import _
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
@@ -30,12 +32,12 @@ class PingRecorder(Connection):
         super().process_event(event)
         if isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG):
             kind: Kind = "ping" if event.opcode is Opcode.PING else "pong"
-            self.owner._saw_control(self, kind, bytes(event.data), "received")
+            self.owner._saw_control(self, kind, bytes(event.data), _("received"))
             if event.opcode is Opcode.PING:
-                self.owner._saw_control(self, "pong", bytes(event.data), "sent automatically in answer")
+                self.owner._saw_control(self, "pong", bytes(event.data), _("sent automatically in answer"))
 
     async def ping(self, data: Any = None) -> Awaitable[float]:
         waiter = await super().ping(data)
         payload = data.encode() if isinstance(data, str) else (bytes(data) if data is not None else None)
-        self.owner._saw_control(self, "ping", payload, "sent")
+        self.owner._saw_control(self, "ping", payload, _("sent"))
         return waiter

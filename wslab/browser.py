@@ -36,6 +36,7 @@ from websockets.protocol import State
 from ._endpoint import Endpoint
 from .describe import preview
 from .events import Event, Kind
+from .i18n import _
 from .lifecycle import check_close
 
 if TYPE_CHECKING:
@@ -125,9 +126,10 @@ class Route:
     def words(self) -> str:
         """The route without its port, for text a lesson shows."""
         if self.kind == "direct":
-            return f"direct: the page opens ws://127.0.0.1:<port>{self.path}"
+            return _("direct: the page opens {url}").format(url=f"ws://127.0.0.1:<port>{self.path}")
         if self.kind == "proxy":
-            return f"proxy: the page opens <notebook server>{self.base or '/'}proxy/<port>{self.path}"
+            url = f"<notebook server>{self.base or '/'}proxy/<port>{self.path}"
+            return _("proxy: the page opens {url}").format(url=url)
         return f"none: {self.why}"
 
 
@@ -247,7 +249,7 @@ class Browser(Endpoint):
         """
         check_close(code, reason)
         if code != 1000 and not 3000 <= code <= 4999:
-            raise ValueError(f"a page can only close with 1000 or 3000-4999, not {code}")
+            raise ValueError(_("a page can only close with 1000 or 3000-4999, not {code}").format(code=code))
         self.widget.send({"do": "close", "code": code, "reason": reason})
 
     def watch(self, *kinds: Kind) -> PageRows:
@@ -262,11 +264,13 @@ class Browser(Endpoint):
         self.widget.close()
 
     def __repr__(self) -> str:
-        what = "the article's client" if self.script == "article" else f"advice-{self.script}.js"
+        what = _("the article's client") if self.script == "article" else f"advice-{self.script}.js"
         conns = self.conn if len(self.conns) == 1 else f"{self.conns[0]}…{self.conns[-1]}"
+        words = _("{what} runs in the notebook page when this is displayed in JupyterLab ({route})")
         return (
-            f"<Browser {self.name!r} {conns} → {self.server.name}: {what} runs in the "
-            f"notebook page when this is displayed in JupyterLab ({self.route.words()})>"
+            f"<Browser {self.name!r} {conns} → {self.server.name}: "
+            + words.format(what=what, route=self.route.words())
+            + ">"
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -375,7 +379,9 @@ class Browser(Endpoint):
 
 
 def _words(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 def _int(value: object) -> int | None:
@@ -444,10 +450,11 @@ class ClosingLater:
 
     def __repr__(self) -> str:
         pages = len(self._pages)
-        return (
-            f"<lab {self.lab.name!r}: closes once the script of each of its {pages} page widget(s) is "
-            f"done, or in {self.timeout:g} s at the latest>"
+        words = _(
+            "closes once the script of each of its {pages} page widget(s) is done, "
+            "or in {seconds} s at the latest"
         )
+        return f"<lab {self.lab.name!r}: " + words.format(pages=pages, seconds=f"{self.timeout:g}") + ">"
 
 
 def close_when_pages_are_done(lab: PageLab, timeout: float = 60.0) -> ClosingLater:
@@ -495,11 +502,10 @@ class PageRows:
     def __repr__(self) -> str:
         rows = self.rows()
         conns = ", ".join(self.browser.conns)
-        head = (
-            f"live: the {_words(self.kinds)} rows of {conns} (page and server); "
-            "the page's arrive while the kernel is idle"
-        )
-        return head + "\n" + (rows.to_text() if len(rows) else "(none yet)")
+        head = _(
+            "live: the {kinds} rows of {conns} (page and server); the page's arrive while the kernel is idle"
+        ).format(kinds=_words(self.kinds), conns=conns)
+        return head + "\n" + (rows.to_text() if len(rows) else _("(none yet)"))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         shown = self.widget._repr_mimebundle_(**kwargs) or {}

@@ -505,8 +505,11 @@ class Client(Retrying, Endpoint):
 
     def _require_open(self) -> ClientConnection:
         if self.ws is None or self.state is not State.OPEN:
-            words = "reconnecting" if self.reconnecting else f"state {self.state.name.lower()}"
-            raise NotConnected(f"{self.name} is not connected ({words})")
+            if self.reconnecting:
+                words = _("{name} is not connected (reconnecting)")
+            else:
+                words = _("{name} is not connected (state {state})")
+            raise NotConnected(words.format(name=self.name, state=self.state.name.lower()))
         return self.ws
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from ._redact import redact_headers, redact_url
 from .eventlog import EventLog
 from .events import Event, Payload
+from .i18n import _
 from .sessionfile import SessionFileError, read_text
 
 __all__ = ["HarError", "from_har", "looks_like_har", "parse_har"]
@@ -156,7 +157,7 @@ def _entry_events(entry: Mapping[str, Any], conn: str) -> list[tuple[float, dict
     )
     response_headers = _headers(response.get("headers"), "response")
     if status == 101:
-        words = f"101 {text or 'Switching Protocols'} (the HAR does not say when)"
+        words = f"101 {text or 'Switching Protocols'} " + _("(the HAR does not say when)")
         out.append((start, {**base, "kind": "open", "headers": response_headers, "detail": words}))
     else:  # the page saw 'error' then 'close' 1006; DevTools may add why, as a frame error
         failure = next((item for item in got if item[1]["kind"] == "error"), None)
@@ -175,7 +176,7 @@ def _entry_events(entry: Mapping[str, Any], conn: str) -> list[tuple[float, dict
         out.append(
             (
                 out[-1][0],
-                {**base, "kind": "note", "detail": "the HAR ends here: it does not record the close"},
+                {**base, "kind": "note", "detail": _("the HAR ends here: it does not record the close")},
             )
         )
     return out

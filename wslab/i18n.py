@@ -30,9 +30,9 @@ from contextvars import ContextVar
 from pathlib import Path
 
 __all__ = [
+    "CONFIG_FILE",
     "DOMAIN",
     "LANGUAGES",
-    "CONFIG_FILE",
     "LOCALE_DIR",
     "N_",
     "_",
@@ -78,7 +78,7 @@ def language_of_folder(folder: Path) -> str | None:
     if lang is None:
         return None
     if not isinstance(lang, str):
-        raise ValueError(f"{path}: lang must be a string such as \"fr\", not {lang!r}")
+        raise ValueError(f'{path}: lang must be a string such as "fr", not {lang!r}')
     return normal_language(lang)
 
 

@@ -28,7 +28,7 @@ from .eventlog import EventLog
 from .events import Kind, Payload, Side
 from .expect import Step, Verdict, expect
 from .hooks import Hook
-from .i18n import normal_language, set_thread_language
+from .i18n import ngettext, normal_language, set_thread_language
 from .reconnect import Reconnect
 from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
@@ -377,11 +377,13 @@ class Lab(LabViews, LabPeers):
         await self.aclose()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return (
-            f"<Lab {self.name!r} {state}: {len(self.servers)} servers, {len(self.clients)} clients, "
-            f"{self.recorder.total} events>"
-        )
+        state = "closed" if self._closed else "open"  # the lab's state, in the API's words
+        counts = [
+            ngettext("{n} server", "{n} servers", len(self.servers)).format(n=len(self.servers)),
+            ngettext("{n} client", "{n} clients", len(self.clients)).format(n=len(self.clients)),
+            ngettext("{n} event", "{n} events", self.recorder.total).format(n=self.recorder.total),
+        ]
+        return f"<Lab {self.name!r} {state}: {', '.join(counts)}>"
 
     # --- limits and state, kept in the runtime objects the endpoints share ---------------------
 

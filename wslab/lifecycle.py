@@ -118,16 +118,20 @@ def check_close(code: int, reason: str = "") -> None:
     """
     if code in NEVER_SENT:
         raise ValueError(
-            f"close code {code} is never sent in a close frame: it reports {explain_close_code(code)}"
+            _("close code {code} is never sent in a close frame: it reports {meaning}").format(
+                code=code, meaning=explain_close_code(code)
+            )
         )
     try:
         Close(code, reason).check()
     except ProtocolError:
         raise ValueError(
-            f"close code {code} cannot be sent: use 1000-1003, 1007-1014, or 3000-4999"
+            _("close code {code} cannot be sent: use 1000-1003, 1007-1014, or 3000-4999").format(code=code)
         ) from None
     if len(reason.encode("utf-8")) > 123:
-        raise ValueError("a close reason is at most 123 bytes of UTF-8 (a control frame carries 125 bytes)")
+        raise ValueError(
+            _("a close reason is at most 123 bytes of UTF-8 (a control frame carries 125 bytes)")
+        )
 
 
 @dataclass(frozen=True, slots=True)

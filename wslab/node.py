@@ -39,6 +39,7 @@ from ._endpoint import Endpoint
 from .errors import NodeMissing, WslabTimeout
 from .eventlog import EventLog
 from .events import Side
+from .i18n import _, ngettext
 
 if TYPE_CHECKING:
     from ._context import Context
@@ -117,6 +118,10 @@ def why_unavailable() -> str | None:
 def available() -> bool:
     """True when ``node`` is on PATH and the ``ws`` package is installed."""
     return why_unavailable() is None
+
+
+def _lines_printed(n: int) -> str:
+    return ngettext("{n} line printed", "{n} lines printed", n).format(n=n)
 
 
 class NodeProcess(Endpoint):
@@ -229,8 +234,8 @@ class NodeProcess(Endpoint):
             self.process.stdout.close()
 
     def __repr__(self) -> str:
-        state = "running" if self.running else f"exited {self.process.returncode}"
-        return f"<NodeProcess {self.name!r} {state}, {len(self.console)} lines printed>"
+        state = _("running") if self.running else _("exited {code}").format(code=self.process.returncode)
+        return f"<NodeProcess {self.name!r} {state}, {_lines_printed(len(self.console))}>"
 
 
 class NodeServer(NodeProcess):
@@ -305,10 +310,11 @@ class NodeServer(NodeProcess):
                 kind="error", error=f"ws.on('error'): {report.get('error')} ({report.get('code')})", **common
             )
         elif ev == "terminate":
-            record(kind="note", detail="ws.terminate(): the socket is destroyed, no close frame", **common)
+            record(kind="note", detail=_("ws.terminate(): the socket is destroyed, no close frame"), **common)
         elif ev == "exit":
             common.update(conn=None, peer=None)
-            record(kind="note", detail=f"the node process exits with code {report.get('code')}", **common)
+            detail = _("the node process exits with code {code}").format(code=report.get("code"))
+            record(kind="note", detail=detail, **common)
 
     def _record_kind(self, *, kind: Kind, **fields: Any) -> None:
         self._record(kind, **fields)
@@ -323,7 +329,7 @@ class NodeServer(NodeProcess):
         The lab's client announced its address before its handshake (the session keeps the newest
         addresses after it, for this late report); a few short retries cover a thread switch.
         """
-        for _ in range(50):
+        for _attempt in range(50):
             found = self._ctx.session.expected.get(("127.0.0.1", port))
             if found is not None:
                 self._ports[port] = (found[0] or None, found[1])
@@ -350,9 +356,9 @@ class NodeServer(NodeProcess):
         raise WslabTimeout(f"the Node server did not listen within {self._ctx.limits.timeout} s")
 
     def __repr__(self) -> str:
-        state = "listening" if self.running else f"exited {self.process.returncode}"
-        what = "the article's ws server" if self.script == "article" else f"{self.script}-server.js"
-        return f"<NodeServer {self.name!r} ({what}) {state}, {len(self.console)} lines printed>"
+        state = _("listening") if self.running else _("exited {code}").format(code=self.process.returncode)
+        what = _("the article's ws server") if self.script == "article" else f"{self.script}-server.js"
+        return f"<NodeServer {self.name!r} ({what}) {state}, {_lines_printed(len(self.console))}>"
 
 
 def _bytes(b64: object) -> bytes:

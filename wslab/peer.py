@@ -9,6 +9,7 @@ from websockets.protocol import State
 
 from .errors import NotConnected
 from .events import Payload
+from .i18n import _
 from .lifecycle import check_close
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Peer:
     def ws(self) -> ServerConnection:
         """The websockets connection; let go once closed, so a closed peer holds no socket state."""
         if self._ws is None:
-            raise NotConnected(f"connection {self.id} is closed")
+            raise NotConnected(_("connection {id} is closed").format(id=self.id))
         return self._ws
 
     async def send(self, data: Payload) -> None:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._bridge import Bridge, twin
 from .errors import WslabError, WslabTimeout
+from .i18n import N_, _
 from .rooms import BusCallback, BusMessage, Subscribers
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class RedisProcess:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<RedisProcess {'running' if self.running else 'stopped'}>"
+        state = _("running") if self.running else _("stopped")
+        return f"<RedisProcess {state}>"
 
 
 def start_redis(port: int | None = None) -> RedisProcess:
@@ -399,14 +401,14 @@ class ServerProcess:
         """Crash the process (SIGKILL): its sockets are cut by the OS, no cleanup of any kind runs."""
         if self.running:
             self.process.kill()
-            self._ended = "killed"
+            self._ended = N_("killed")
         self.process.wait(10)
         self._forget()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Shut the process down cleanly: its lab closes its connections (1001) and its presence."""
         if self.running and self.process.stdin is not None:
-            self._ended = "stopped"
+            self._ended = N_("stopped")
             with contextlib.suppress(OSError):
                 self.process.stdin.close()
             try:
@@ -433,11 +435,11 @@ class ServerProcess:
 
     def __repr__(self) -> str:
         if self.running:
-            state = "running"
+            state = _("running")
         elif self._ended == "killed" or (self._ended == "stopped" and self.process.returncode == 0):
-            state = self._ended  # the same words on every OS (a SIGKILL's return code is not)
+            state = _(self._ended)  # the same words on every OS (a SIGKILL's return code is not)
         else:
-            state = f"exited with code {self.process.returncode}"
+            state = _("exited {code}").format(code=self.process.returncode)
         return f"<ServerProcess {self.name!r} {state}>"
 
 

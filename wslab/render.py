@@ -31,7 +31,7 @@ __all__ = [
     "table_text",
 ]
 
-ALL = "all"
+ALL = N_("all")
 """A filter's label for "no filter" (its value is ``""``)."""
 
 STATE_COLOURS = {"CONNECTING": "#ef6c00", "OPEN": "#2e7d32", "CLOSING": "#f9a825", "CLOSED": "#616161"}
@@ -52,7 +52,7 @@ def panel_headings() -> list[str]:
 
 def filter_options(values: Iterable[str]) -> list[tuple[str, str]]:
     """A filter's (label, value) choices: ``all``, then each value."""
-    return [(ALL, ""), *((v, v) for v in values)]
+    return [(_(ALL), ""), *((v, v) for v in values)]
 
 
 def conn_key(conn: str) -> tuple[int, str]:
@@ -108,8 +108,10 @@ def table_text(
     conn: str | None,
 ) -> str:
     """The table as plain text, its filters on the first line."""
-    seen_words = _("{count} events seen").format(count=seen)
-    head = f"EventTable: {seen_words}; side={side or ALL}, event={kind or ALL}, conn={conn or ALL}"
+    seen_words = ngettext("{count} event seen", "{count} events seen", seen).format(count=seen)
+    every = _(ALL)
+    filters = f"side={side or every}, event={kind or every}, conn={conn or every}"
+    head = "EventTable: " + _("{seen}; {filters}").format(seen=seen_words, filters=filters)
     more = f"\n({_hidden_rows(hidden)})" if hidden else ""
     return f"{head}{more}\n{shown.to_text(limit)}"
 

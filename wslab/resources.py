@@ -20,6 +20,7 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from ._loop import LoopThread
 from .errors import WslabError
+from .i18n import ngettext
 
 __all__ = ["Resources", "lab_ports", "measure", "process_sockets"]
 
@@ -44,13 +45,10 @@ class Resources:
         return self.sockets == 0 and self.tasks == 0 and self.threads == 0
 
     def __repr__(self) -> str:
-        def many(n: int, word: str) -> str:
-            return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-        return (
-            f"<Resources: {many(self.sockets, 'open socket')}, {many(self.tasks, 'task')}, "
-            f"{many(self.threads, 'thread')}>"
-        )
+        sockets = ngettext("{n} open socket", "{n} open sockets", self.sockets).format(n=self.sockets)
+        tasks = ngettext("{n} task", "{n} tasks", self.tasks).format(n=self.tasks)
+        threads = ngettext("{n} thread", "{n} threads", self.threads).format(n=self.threads)
+        return f"<Resources: {sockets}, {tasks}, {threads}>"
 
 
 def _port_of(url: str) -> int | None:

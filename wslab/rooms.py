@@ -34,6 +34,7 @@ from ._bridge import Bridge
 from .describe import preview
 from .errors import NotConnected, WslabError
 from .events import Payload
+from .i18n import _
 
 if TYPE_CHECKING:
     from .client import Client
@@ -159,7 +160,8 @@ class LocalBus(Subscribers):
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.servers)
-        return f"<LocalBus {self.name!r} linking [{names}], {self.published} published>"
+        published = _("{n} published").format(n=self.published)
+        return f"<LocalBus {self.name!r} " + _("linking [{names}]").format(names=names) + f", {published}>"
 
 
 def _conn_id(conn: str | Peer | None) -> str | None:
@@ -214,7 +216,12 @@ class RoomsMixin:
             if peer in peers:
                 return False
             peers.append(peer)
-        me._record("note", conn=peer.id, peer=peer.name, detail=f"{peer.id} joined room {room!r}")
+        me._record(
+            "note",
+            conn=peer.id,
+            peer=peer.name,
+            detail=_("{conn} joined room {room}").format(conn=peer.id, room=repr(room)),
+        )
         return True
 
     def leave(self, conn: str | Peer, room: str) -> bool:
@@ -223,7 +230,12 @@ class RoomsMixin:
         peer = me.peer(conn) if isinstance(conn, str) else conn
         if not self._drop_member(peer, room):
             return False
-        me._record("note", conn=peer.id, peer=peer.name, detail=f"{peer.id} left room {room!r}")
+        me._record(
+            "note",
+            conn=peer.id,
+            peer=peer.name,
+            detail=_("{conn} left room {room}").format(conn=peer.id, room=repr(room)),
+        )
         return True
 
     def _drop_member(self, peer: Peer, room: str) -> bool:
@@ -241,9 +253,8 @@ class RoomsMixin:
         me = self._me()
         for room in self.rooms_of(peer):
             if self._drop_member(peer, room):
-                me._record(
-                    "note", conn=peer.id, peer=peer.name, detail=f"{peer.id} left room {room!r} (closed)"
-                )
+                words = _("{conn} left room {room} (closed)").format(conn=peer.id, room=repr(room))
+                me._record("note", conn=peer.id, peer=peer.name, detail=words)
 
     # --- presence -------------------------------------------------------------------------------
 
@@ -318,8 +329,14 @@ class RoomsMixin:
             raise WslabError(f"{me.name} is on no bus: attach one first (server.attach(bus))")
         sent = await self._deliver(data, room, exclude)
         if everywhere and self.bus is not None:
-            where = f" to room {room!r}" if room is not None else ""
-            me._record("note", detail=f"published {preview(data)}{where} on bus {self.bus.name!r}")
+            words = (
+                _("published {data} to room {room} on bus {bus}")
+                if room is not None
+                else _("published {data} on bus {bus}")
+            )
+            me._record(
+                "note", detail=words.format(data=preview(data), room=repr(room), bus=repr(self.bus.name))
+            )
             await self.bus.publish(
                 BROADCAST_TOPIC, BusMessage(origin=me.name, data=data, room=room, exclude=exclude)
             )
@@ -378,11 +395,15 @@ class RoomsMixin:
         me = self._me()
         if topic != BROADCAST_TOPIC or message.origin == me.name or not me.serving:
             return
-        where = f" to room {message.room!r}" if message.room is not None else ""
         name = self.bus.name if self.bus is not None else "?"
-        me._record(
-            "note", detail=f"bus {name!r} brought {preview(message.data)}{where} from {message.origin}"
+        if message.room is not None:
+            words = _("bus {bus} brought {data} to room {room} from {origin}")
+        else:
+            words = _("bus {bus} brought {data} from {origin}")
+        detail = words.format(
+            bus=repr(name), data=preview(message.data), room=repr(message.room), origin=message.origin
         )
+        me._record("note", detail=detail)
         await self._deliver(message.data, message.room, message.exclude)
 
 
@@ -413,14 +434,16 @@ class Pool:
             if self.strategy == "round-robin":
                 server = self.servers[self._next % len(self.servers)]
                 self._next += 1
-                why = "round robin"
+                why = _("round robin")
             else:
                 counts = [len(s.connections) for s in self.servers]
                 server = self.servers[counts.index(min(counts))]
-                why = "least connections: " + ", ".join(
+                why = _("least connections: ") + ", ".join(
                     f"{s.name} {n}" for s, n in zip(self.servers, counts, strict=True)
                 )
-        server._record("note", detail=f"{self.name} sends the next client here ({why})")
+        server._record(
+            "note", detail=_("{pool} sends the next client here ({why})").format(pool=self.name, why=why)
+        )
         return server
 
     def connect(

@@ -31,7 +31,7 @@ from ._handshakes import HandshakeReporter, Handshakes
 from .errors import NotConnected
 from .events import Kind, Payload
 from .hooks import Hook
-from .i18n import _
+from .i18n import _, ngettext
 from .peer import Peer
 from .rooms import RoomsMixin
 from .validation import Guard
@@ -192,9 +192,11 @@ class Server(RoomsMixin, Handshakes, Endpoint):
         await self._ctx.session.settle()
 
     def __repr__(self) -> str:
-        kind = "handler" if self.handler else ("echo" if self.echo else "silent")
-        state = "serving" if self.serving else "stopped"
-        return f"<Server {self.name!r} {kind}, {state}, {len(self.connections)} open connections>"
+        kind = _("handler") if self.handler else (_("echo") if self.echo else _("silent"))
+        state = _("serving") if self.serving else _("stopped")
+        n = len(self.connections)
+        conns = ngettext("{n} open connection", "{n} open connections", n).format(n=n)
+        return f"<Server {self.name!r} {kind}, {state}, {conns}>"
 
     # --- in the loop --------------------------------------------------------------------------
 
@@ -319,7 +321,7 @@ class Server(RoomsMixin, Handshakes, Endpoint):
         except ConnectionClosed as exc:
             if pair is not None:
                 pair.s2c_sent -= 1
-            raise NotConnected(f"connection {peer.id} is closed") from exc
+            raise NotConnected(_("connection {id} is closed").format(id=peer.id)) from exc
 
     async def _send_and_settle(self, conn: str, data: Payload) -> None:
         peer = self.peer(conn)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from ..i18n import _, language
+from ..i18n import _, language, ngettext
 from .model import RED, REMOTE, Arrow, Badge, Item, Layout, escape, fit
 
 __all__ = ["FLOOR_FONT", "Drawing", "draw", "svg_doc", "svg_document"]
@@ -212,7 +212,7 @@ def draw(layout: Layout) -> Drawing:
 def _draw(layout: Layout) -> Drawing:
     names = [n for n, _ in layout.lifelines]
     xs, left, width = _place(layout)
-    drawn = _("{count} events").format(count=layout.drawn)
+    drawn = ngettext("{count} event", "{count} events", layout.drawn).format(count=layout.drawn)
     if layout.hidden:
         drawn += _(", {count} earlier not drawn").format(count=layout.hidden)
     title = _("WebSocket lifecycle: {names} ({drawn})").format(

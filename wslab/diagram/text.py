@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..i18n import _, language
+from ..i18n import _, language, ngettext
 from .model import Arrow, Badge, Layout, printable
 
 __all__ = ["plain_text"]
@@ -16,8 +16,9 @@ def plain_text(layout: Layout) -> str:
 
 def _plain_text(layout: Layout) -> str:
     names = layout.names
-    title = _("sequence diagram: {names} ({count} events)")
-    lines = [title.format(names=" | ".join(names) or _("(no events yet)"), count=layout.drawn)]
+    count = ngettext("{count} event", "{count} events", layout.drawn).format(count=layout.drawn)
+    title = _("sequence diagram: {names} ({count})")
+    lines = [title.format(names=" | ".join(names) or _("(no events yet)"), count=count)]
     if layout.hidden:
         lines.append("  ({})".format(_("{count} earlier events not drawn").format(count=layout.hidden)))
     width = max([5, *(len(r.time) for r in layout.rows)])

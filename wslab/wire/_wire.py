@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from .._redact import redact_http
 from ..errors import WslabError
 from ..events import Event
+from ..i18n import _
 from .frames import Corruption, stable_lines
 from .held import HeldFrame
 from .opening import Opening, Upstream
@@ -112,14 +113,14 @@ class Wire(Opening):
         link = links[-1] if conn is None else links[0]
         parts = []
         for arrow, raw, what in (
-            (f"{link.client}→{link.server}", link.request, "request"),
-            (f"{link.server}→{link.client}", link.response, "response"),
+            (f"{link.client}→{link.server}", link.request, _("request")),
+            (f"{link.server}→{link.client}", link.response, _("response")),
         ):
             parts.append(f"--- {arrow} ({what})")
             parts.extend(stable_lines(redact_http(raw)))  # a cookie or a token never shows
         return "\n".join(parts)
 
     def __repr__(self) -> str:
-        mode = "holding" if self._holding else "pass-through"
-        held, links = len(self._held), len(self.links)
-        return f"<Wire {self.name!r} → {self.upstream.name!r}, {mode}, {held} held, {links} links>"
+        mode = _("holding") if self._holding else _("pass-through")
+        counts = _("{held} held, {links} links").format(held=len(self._held), links=len(self.links))
+        return f"<Wire {self.name!r} → {self.upstream.name!r}, {mode}, {counts}>"

@@ -30,6 +30,7 @@ from websockets.headers import parse_extension
 from websockets.streams import StreamReader
 
 from ..events import FrameInfo, Payload
+from ..i18n import ngettext
 
 __all__ = [
     "C2S",
@@ -42,9 +43,9 @@ __all__ = [
     "Parsed",
     "Reader",
     "close_meaning",
-    "count",
     "flip_first_bit",
     "frame_info",
+    "held_frames",
     "negotiate",
     "payload_offset",
     "plain_meaning",
@@ -330,5 +331,6 @@ def stable_lines(raw: bytes) -> list[str]:
     return out
 
 
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def held_frames(n: int) -> str:
+    """``1 held frame``, ``2 held frames``, in the language in effect."""
+    return ngettext("{n} held frame", "{n} held frames", n).format(n=n)

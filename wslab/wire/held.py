@@ -21,7 +21,8 @@ from .._endpoint import Endpoint
 from ..describe import close_words, preview
 from ..errors import WslabError
 from ..events import FrameInfo, Payload
-from .frames import C2S, DATA, ROLES, Corruption, Meaning, count, flip_first_bit, unmasked
+from ..i18n import N_, _
+from .frames import C2S, DATA, ROLES, Corruption, Meaning, flip_first_bit, held_frames, unmasked
 
 if TYPE_CHECKING:
     from .relay import Flow, Link
@@ -193,8 +194,11 @@ class Steps(Endpoint):
 
         async def run() -> None:
             self._holding = False
-            held = f"{count(len(self._held), 'held frame')} delivered" if self._held else "nothing held"
-            self._record("note", detail=f"release: pass-through again, {held}")
+            if self._held:
+                held = _("{held} delivered").format(held=held_frames(len(self._held)))
+            else:
+                held = _("nothing held")
+            self._record("note", detail=_("release: pass-through again, {held}").format(held=held))
             while self._held:
                 self._deliver(self._held[0], "deliver")
             await self._ctx.session.settle()
@@ -399,9 +403,11 @@ class Steps(Endpoint):
                     self._take(held)
                     if held.message_end:
                         held.flow.state.messages_lost += 1
-                words = f"cut {link.conn}: both TCP connections closed, no close frame"
+                words = _("cut {conn}: both TCP connections closed, no close frame").format(conn=link.conn)
                 if lost:
-                    words += f"; {count(len(lost), 'held frame')} lost: " + "; ".join(repr(h) for h in lost)
+                    words += "; " + _("{held} lost: {frames}").format(
+                        held=held_frames(len(lost)), frames="; ".join(repr(h) for h in lost)
+                    )
                 self._record("note", conn=link.conn, detail=words)
                 self._cut(link)
             self._ctx.session.changed()
@@ -423,7 +429,7 @@ class Steps(Endpoint):
             raise WslabError(f"{code} cannot be sent in a close frame ({exc})") from None
 
         async def run() -> None:
-            self._abandon("wire closing")
+            self._abandon(N_("wire closing"))
             links = [k for k in self.links if not k.closed and k.s2c is not None]
             for link in links:
                 self._record(
@@ -451,7 +457,7 @@ class Steps(Endpoint):
 
     close_links = twin(aclose_links)
 
-    def _abandon(self, why: str = "lab closing") -> None:
+    def _abandon(self, why: str = N_("lab closing")) -> None:
         raise NotImplementedError
 
     def _open_link(self, conn: str | None) -> Link:

@@ -171,8 +171,11 @@ class Opening(Relay):
             data=redact_http(request_raw),
             size=len(request_raw),
             headers=redact_headers(tuple(request.headers.raw_items())),
-            detail=f"HTTP request {link.client}→{link.server}: GET {redact_url(request.path)} HTTP/1.1 "
-            f"({len(request.headers)} headers)",
+            detail=_("HTTP request {arrow}: {line} ({count} headers)").format(
+                arrow=f"{link.client}→{link.server}",
+                line=f"GET {redact_url(request.path)} HTTP/1.1",
+                count=len(request.headers),
+            ),
         )
         s_writer.write(request_raw)
         link.s2c = back = Flow(link, S2C, s_reader, mask=False)
@@ -219,8 +222,11 @@ class Opening(Relay):
             data=redact_http(response_raw),
             size=len(response_raw),
             headers=redact_headers(tuple(response.headers.raw_items())),
-            detail=f"HTTP response {link.server}→{link.client}: {response.status_code} "
-            f"{response.reason_phrase} ({len(response.headers)} headers)",
+            detail=_("HTTP response {arrow}: {line} ({count} headers)").format(
+                arrow=f"{link.server}→{link.client}",
+                line=f"{response.status_code} {response.reason_phrase}",
+                count=len(response.headers),
+            ),
         )
         link.client_writer.write(response_raw)
         if response.status_code != 101:

@@ -13,8 +13,8 @@ import contextlib
 from websockets.frames import Frame, Opcode
 
 from .._endpoint import Pair
-from ..i18n import _
-from .frames import C2S, DATA, Meaning, Parsed, Reader, close_meaning, count, frame_info, plain_meaning
+from ..i18n import N_, _
+from .frames import C2S, DATA, Meaning, Parsed, Reader, close_meaning, frame_info, held_frames, plain_meaning
 from .held import Closing, Eof, FlowState, HeldFrame, Steps
 
 __all__ = ["CHUNK", "Flow", "Link", "Relay"]
@@ -340,15 +340,16 @@ class Relay(Steps):
             if writer is not None:
                 writer.transport.abort()
 
-    def _abandon(self, why: str = "lab closing") -> None:
+    def _abandon(self, why: str = N_("lab closing")) -> None:
         """The lab (``why``) is closing: report what is still held and drop it, but let close frames go."""
         self._holding = False
         lost = [h for h in self._held if h.frame.opcode is not Opcode.CLOSE]
         if lost:
             self._record(
                 "note",
-                detail=f"{why}: {count(len(lost), 'held frame')} never delivered: "
-                + "; ".join(repr(h) for h in lost),
+                detail=_("{why}: {held} never delivered: {frames}").format(
+                    why=_(why), held=held_frames(len(lost)), frames="; ".join(repr(h) for h in lost)
+                ),
             )
         while self._held:
             held = self._held[0]
