@@ -169,7 +169,7 @@ class Client(Retrying, Endpoint):
         except TimeoutError:
             raise WslabTimeout(f"no pong within {limit} s") from None
         except ConnectionClosed as exc:
-            raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
+            raise NotConnected(_("connection {id} is closed ({why})").format(id=self.conn, why=exc)) from exc
         await self._ctx.session.settle()
         return latency
 
@@ -389,7 +389,7 @@ class Client(Retrying, Endpoint):
         except ConnectionClosed as exc:
             if pair is not None:
                 pair.c2s_sent -= 1
-            raise NotConnected(f"connection {self.conn} is closed ({exc})") from exc
+            raise NotConnected(_("connection {id} is closed ({why})").format(id=self.conn, why=exc)) from exc
 
     async def _recv(self, timeout: float | None) -> Payload:
         limit = self._ctx.limits.timeout if timeout is None else timeout
@@ -397,9 +397,8 @@ class Client(Retrying, Endpoint):
             async with asyncio.timeout(limit):
                 while not self.inbox:
                     if self.state is State.CLOSED:
-                        raise NotConnected(
-                            f"connection {self.conn} is closed ({self.close_code}) and no message is left"
-                        )
+                        words = _("connection {id} is closed ({code}) and no message is left")
+                        raise NotConnected(words.format(id=self.conn, code=self.close_code))
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:

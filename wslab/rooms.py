@@ -210,7 +210,11 @@ class RoomsMixin:
         if peer.server is not me:
             raise NotConnected(f"connection {peer.id} is on {peer.server.name}, not on {me.name}")
         if peer.state is not State.OPEN:
-            raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}: it cannot join a room")
+            raise NotConnected(
+                _("connection {id} is {state}: it cannot join a room").format(
+                    id=peer.id, state=peer.state.name.lower()
+                )
+            )
         with self._room_lock:
             peers = self._members.setdefault(room, [])
             if peer in peers:

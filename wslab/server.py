@@ -306,7 +306,9 @@ class Server(RoomsMixin, Handshakes, Endpoint):
 
     async def _send(self, peer: Peer, data: Payload) -> None:
         if peer.state is not State.OPEN:
-            raise NotConnected(f"connection {peer.id} is {peer.state.name.lower()}")
+            raise NotConnected(
+                _("connection {id} is {state}").format(id=peer.id, state=peer.state.name.lower())
+            )
         size = payload_size(data)
         pair = self._ctx.session.pairs.get(peer.id)
         event = self._data("send", peer.id, peer.name, data, size)
