@@ -94,7 +94,9 @@ def test_the_french_lesson_is_written_in_french(number: str, english: Path, fren
     assert french is not None
     prose = " ".join("".join(c["source"]) for c in cells(french) if c["cell_type"] == "markdown")
     words = re.findall(r"[a-zà-ÿ']+", prose.lower())
-    french_words = sum(w in {"le", "la", "les", "des", "une", "est", "et", "vous", "qui", "pour"} for w in words)
+    french_words = sum(
+        w in {"le", "la", "les", "des", "une", "est", "et", "vous", "qui", "pour"} for w in words
+    )
     english_words = sum(w in {"the", "and", "you", "is", "which", "for", "this", "what"} for w in words)
     assert french_words > 10 * max(english_words, 1), f"{french.name}: {english_words} English words"
     for link in re.findall(r"\]\(([^)#]+\.ipynb)", prose):
@@ -132,7 +134,9 @@ def _outputs(path: Path) -> str:
 
 
 @pytest.mark.parametrize(("number", "english", "french"), PAIRS, ids=[n for n, _, _ in PAIRS])
-def test_wslabs_output_in_the_french_lesson_is_french(number: str, english: Path, french: Path | None) -> None:
+def test_wslabs_output_in_the_french_lesson_is_french(
+    number: str, english: Path, french: Path | None
+) -> None:
     assert french is not None
     shown, english_shown = _outputs(french), _outputs(english)
     left = [m for m in _english_messages() if m in shown]
