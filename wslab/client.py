@@ -28,6 +28,7 @@ from ._bridge import twin
 from ._connection import CloseWatchdog, ending, payload_size, release_compression
 from ._context import Context
 from ._endpoint import Endpoint, HasContext
+from ._faults import Faults
 from ._fds import headroom_error
 from ._heartbeat import PingRecorder
 from ._opening import check_subprotocol, failure_words, negotiated, open_socket
@@ -46,7 +47,7 @@ INBOX_BUDGET = 16 * 1024 * 1024
 """Bytes of unread messages a client keeps for ``recv()``; past it the oldest go, with a note."""
 
 
-class Client(Retrying, Endpoint):
+class Client(Retrying, Faults, Endpoint):
     """A WebSocket client in the lab's loop; make one with ``lab.connect(server)``.
 
     With a :class:`~wslab.reconnect.Reconnect` policy it comes back by itself after a close it did
@@ -175,18 +176,6 @@ class Client(Retrying, Endpoint):
 
     def _conn_of(self, ws: object) -> tuple[str | None, str | None]:
         return self.conn, self.peer_name
-
-    async def adrop(self, *, timeout: float | None = None) -> None:
-        """Fault: cut the TCP connection with no close frame, as a lost network would (1006)."""
-        await self._ctx.bridge.run(self._drop(), timeout, "drop")
-
-    drop = twin(adrop)
-
-    async def astall(self, seconds: float, *, timeout: float | None = None) -> None:
-        """Fault: stop reading from the socket for ``seconds`` (a frozen peer; pings go unanswered)."""
-        await self._ctx.bridge.run(self._stall(seconds), timeout, "stall")
-
-    stall = twin(astall)
 
     async def await_open(self, timeout: float | None = None) -> None:
         """Wait until the client is open again (after a reconnection), or raise ``WslabTimeout``."""
@@ -476,32 +465,6 @@ class Client(Retrying, Endpoint):
             raise WslabTimeout(f"the connection did not close within {self._ctx.limits.timeout} s") from None
         await self._ctx.session.settle()
 
-    async def _drop(self) -> None:
-        ws = self._require_open()
-        await self._emit(
-            "note",
-            conn=self.conn,
-            peer=self.peer_name,
-            detail=_("fault: the client's TCP connection is cut, no close frame"),
-        )
-        ws.transport.abort()
-        reader = self._reader
-        if reader is not None:
-            await asyncio.gather(asyncio.shield(reader), return_exceptions=True)
-        await self._ctx.session.settle()
-
-    async def _stall(self, seconds: float) -> None:
-        ws = self._require_open()
-        await self._emit(
-            "note",
-            conn=self.conn,
-            peer=self.peer_name,
-            detail=_("fault: the client stops reading for {seconds} s").format(seconds=f"{seconds:g}"),
-        )
-        transport = ws.transport
-        transport.pause_reading()
-        asyncio.get_running_loop().call_later(seconds, _resume, transport)
-
     def _require_open(self) -> ClientConnection:
         if self.ws is None or self.state is not State.OPEN:
             if self.reconnecting:
@@ -510,8 +473,3 @@ class Client(Retrying, Endpoint):
                 words = _("{name} is not connected (state {state})")
             raise NotConnected(words.format(name=self.name, state=self.state.name.lower()))
         return self.ws
-
-
-def _resume(transport: asyncio.Transport) -> None:
-    if not transport.is_closing():
-        transport.resume_reading()
