@@ -15,25 +15,24 @@ The page talks to the kernel only while the kernel is idle (between cells): :met
 and :meth:`Browser.close` ask the page and return at once; the events follow. Without a page (a
 headless run such as nbval) nothing connects, and the widget's plain-text form says so.
 
-Where the page is: :func:`page_route` is the one place that decides how the page reaches the
-kernel's server: directly on 127.0.0.1 when the page is on the kernel's machine, else through the
-notebook server's proxy (``<base_url>proxy/<port>/``, jupyter-server-proxy), which the page also
-falls back to when the direct socket fails.
+Where the page is: :func:`page_route` (in wslab/_page_route.py) is the one place that decides how
+the page reaches the kernel's server: directly on 127.0.0.1 when the page is on the kernel's
+machine, else through the notebook server's proxy (``<base_url>proxy/<port>/``,
+jupyter-server-proxy), which the page also falls back to when the direct socket fails.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.protocol import State
 
 from ._endpoint import Endpoint
+from ._page_route import Route, page_route
 from .describe import preview
 from .events import Event, Kind
 from .i18n import _
@@ -92,64 +91,6 @@ def _module() -> str:
     scripts = {"article": SEED_CLIENT_JS.replace(SEED_URL, "url"), **ADVICE_JS}
     body = "".join(f"{name}: function ({_PARAMS}) {{\n{code}\n}},\n" for name, code in scripts.items())
     return (_JS / "browser.js").read_text(encoding="utf-8").replace("/*SCRIPTS*/", body)
-
-
-@dataclass(frozen=True)
-class Route:
-    """How the page reaches a server in the kernel.
-
-    ``kind`` is ``"direct"`` (``url`` on 127.0.0.1, for a page on the kernel's machine),
-    ``"proxy"`` (through jupyter-server-proxy: ``proxy`` is the address under the notebook server's
-    base URL, ``<base>proxy/<port>/<path>``) or ``"none"`` (``why`` says what is missing). A direct
-    route also carries its ``proxy``: the page takes it when it is not on loopback, when a hub
-    serves it, or when the direct socket fails. ``base`` is the base URL the kernel knows (from
-    ``JUPYTERHUB_SERVICE_PREFIX``); the page prefers its own (``#jupyter-config-data``).
-    """
-
-    kind: Literal["direct", "proxy", "none"]
-    url: str = ""
-    path: str = ""
-    why: str = ""
-    proxy: str = ""
-    base: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "url": self.url,
-            "path": self.path,
-            "why": self.why,
-            "proxy": self.proxy,
-            "base": self.base,
-        }
-
-    def words(self) -> str:
-        """The route without its port, for text a lesson shows."""
-        if self.kind == "direct":
-            return _("direct: the page opens {url}").format(url=f"ws://127.0.0.1:<port>{self.path}")
-        if self.kind == "proxy":
-            url = f"<notebook server>{self.base or '/'}proxy/<port>{self.path}"
-            return _("proxy: the page opens {url}").format(url=url)
-        return f"none: {self.why}"
-
-
-def page_route(server: Server | Wire, path: str, env: Mapping[str, str] | None = None) -> Route:
-    """The route from the notebook page to ``server``, for a connection on ``path``.
-
-    The one place in Python that decides it (the page may still switch a direct route to its proxy,
-    see ``pageTargets`` in wslab/js/browser.js). Under JupyterHub (``JUPYTERHUB_SERVICE_PREFIX`` is
-    set) the page comes from the hub's host, not the kernel's machine: loopback is out of reach, so
-    the route goes through the notebook server's proxy. The address is derived, never typed.
-    """
-    env = os.environ if env is None else env
-    if not path.startswith("/"):
-        raise ValueError(f"a page path starts with '/': {path!r}")
-    proxy = f"proxy/{server.port}{path}"
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "").strip("/")
-    if prefix:
-        return Route("proxy", path=path, proxy=proxy, base=f"/{prefix}/")
-    host = server.host if ":" not in server.host else f"[{server.host}]"
-    return Route("direct", url=f"ws://{host}:{server.port}{path}", path=path, proxy=proxy)
 
 
 def _widget_class() -> type[Any]:
