@@ -1,12 +1,13 @@
-"""Helpers several test files share: the credentials a hub proxy forwards and the check that none shows;
-everything a lesson can show of a log; waiting for a condition; the wire's frame events; a tap on the bytes
-both ends see."""
+"""Helpers several test files share: a hand-made closed connection; the credentials a hub proxy forwards
+and the check that none shows; everything a lesson can show of a log; waiting for a condition; the wire's
+frame events; a tap on the bytes both ends see."""
 
 import time
 from collections.abc import Callable
 
 from wslab import Diagram, EventLog, sequence_text, to_mermaid
 from wslab.describe import describe
+from wslab.recorder import LogicalClock, Recorder
 
 SECRETS = {
     "hub_cookie": "c00kieHUBvalue",
@@ -74,3 +75,25 @@ def everything_shown(log: EventLog) -> str:
             sequence_text(log),
         ]
     )
+
+
+def closed_by(closer: str, code: int = 1000, reason: str = "") -> EventLog:
+    """One connection, opened, then closed by ``closer`` ("client" or "server") the way the lab records it."""
+    r = Recorder(clock=LogicalClock())
+    r.record(side="client", kind="connecting", endpoint="client", conn="c1", peer="hub", data="ws://h:1/")
+    r.record(side="server", kind="connection", endpoint="hub", conn="c1", peer="client")
+    r.record(side="client", kind="open", endpoint="client", conn="c1", peer="hub")
+    who = "hub" if closer == "server" else "client"
+    r.record(side=closer, kind="closing", endpoint=who, conn="c1", code=code, reason=reason)  # type: ignore[arg-type]
+    for side, endpoint in (("server", "hub"), ("client", "client")):
+        r.record(
+            side=side,  # type: ignore[arg-type]
+            kind="close",
+            endpoint=endpoint,
+            conn="c1",
+            code=code,
+            reason=reason,
+            initiator=who,
+            was_clean=True,
+        )
+    return r.snapshot()
