@@ -13,7 +13,6 @@ tests/screenshots/e2e/ (git-ignored).
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from jupyterlab_page import (
     run_new_cell,
     wait_idle,
 )
+from lesson_run import serve_lessons
 
 pytestmark = pytest.mark.browser
 
@@ -42,15 +42,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    work = tmp_path_factory.mktemp("lessons")
-    for name in LESSONS:
-        shutil.copy(ROOT / "notebooks" / name, work / name)
-    server = JupyterLab(work)
-    try:
-        server.wait_ready(40)
+    with serve_lessons(tmp_path_factory, "lessons") as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --- driving JupyterLab through its own application object (exposed by expose_app_in_browser) ------

@@ -13,7 +13,6 @@ Skipped, with the reason, when Debian's ``chromium`` or the ``playwright`` packa
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 from jupyterlab_page import CHROMIUM, FLAGS, KERNEL_STATUS, JupyterLab, errors_in, wait_idle
+from lesson_run import serve_lessons
 
 pytestmark = pytest.mark.browser
 
@@ -48,14 +48,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    work = tmp_path_factory.mktemp("exercise")
-    shutil.copy(ROOT / "notebooks" / LESSON, work / LESSON)
-    server = JupyterLab(work)
-    try:
-        server.wait_ready(40)
+    with serve_lessons(tmp_path_factory, "exercise") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from websockets.datastructures import Headers
 from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
@@ -164,19 +165,9 @@ class Opening(Relay):
         else:
             request_raw = set_host(request_raw, up.authority)
         link.request = request_raw
-        self._record(
-            "note",
-            conn=link.conn,
-            peer=link.server,
-            data=redact_http(request_raw),
-            size=len(request_raw),
-            headers=redact_headers(tuple(request.headers.raw_items())),
-            detail=_("HTTP request {arrow}: {line} ({count} headers)").format(
-                arrow=f"{link.client}→{link.server}",
-                line=f"GET {redact_url(request.path)} HTTP/1.1",
-                count=len(request.headers),
-            ),
-        )
+        line = f"GET {redact_url(request.path)} HTTP/1.1"
+        words = _("HTTP request {arrow}: {line} ({count} headers)")
+        self._note_http(link, (link.client, link.server), request_raw, request.headers, words, line)
         s_writer.write(request_raw)
         link.s2c = back = Flow(link, S2C, s_reader, mask=False)
         flow.dst, back.dst = s_writer, link.client_writer
@@ -215,19 +206,9 @@ class Opening(Relay):
             return
         response_raw = back.reader.take()
         link.response = response_raw
-        self._record(
-            "note",
-            conn=link.conn,
-            peer=link.client,
-            data=redact_http(response_raw),
-            size=len(response_raw),
-            headers=redact_headers(tuple(response.headers.raw_items())),
-            detail=_("HTTP response {arrow}: {line} ({count} headers)").format(
-                arrow=f"{link.server}→{link.client}",
-                line=f"{response.status_code} {response.reason_phrase}",
-                count=len(response.headers),
-            ),
-        )
+        line = f"{response.status_code} {response.reason_phrase}"
+        words = _("HTTP response {arrow}: {line} ({count} headers)")
+        self._note_http(link, (link.server, link.client), response_raw, response.headers, words, line)
         link.client_writer.write(response_raw)
         if response.status_code != 101:
             flow.reader.broken = back.reader.broken = True
@@ -239,6 +220,20 @@ class Opening(Relay):
                 await self._ctx.session.wait_flag(link.pair.client_opened)
         await asyncio.gather(self._pump(flow), self._pump(back))
         await link.ended.wait()
+
+    def _note_http(
+        self, link: Link, way: tuple[str, str], raw: bytes, headers: Headers, words: str, line: str
+    ) -> None:
+        """Record one half of the opening handshake, going ``way`` (from, to), as the wire saw it."""
+        self._record(
+            "note",
+            conn=link.conn,
+            peer=way[1],
+            data=redact_http(raw),
+            size=len(raw),
+            headers=redact_headers(tuple(headers.raw_items())),
+            detail=words.format(arrow="→".join(way), line=line, count=len(headers)),
+        )
 
     async def _read_request(self, link: Link) -> Request | None:
         """The client's request, or None once a request the wire refuses has been answered and recorded."""
