@@ -2,8 +2,10 @@
 and the check that none shows; everything a lesson can show of a log; waiting for a condition; the wire's
 frame events; a tap on the bytes both ends see."""
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from wslab import Diagram, EventLog, sequence_text, to_mermaid
 from wslab.describe import describe
@@ -97,3 +99,26 @@ def closed_by(closer: str, code: int = 1000, reason: str = "") -> EventLog:
             was_clean=True,
         )
     return r.snapshot()
+
+
+def catalogue_english(po: Path, shortest: int) -> list[str]:
+    """The English of wslab's French catalogue that the French translates: each literal stretch of a
+    message (between placeholders and code spans) with a space in it and at least ``shortest``
+    characters, that the French does not keep as it is. Found in a French output, it is untranslated."""
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalogue = read_po(f)
+    found: set[str] = set()
+    for message in catalogue:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        french = " ".join(s for s in strings if s)
+        if not message.id or not french or message.fuzzy:
+            continue
+        for english in ids:
+            for part in re.split(r"\{[^}]*\}|`[^`]*`|%\(?\w*\)?[sdr]", english):
+                part = part.strip(" :;,.()'\"\n")
+                if " " in part and len(part) >= shortest and part not in french:
+                    found.add(part)
+    return sorted(found)

@@ -8,13 +8,14 @@ behaviour can't drift between them. Their stored outputs are compared by nbval i
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
+from _helpers import catalogue_english
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = ROOT / "notebooks"
@@ -103,19 +104,9 @@ def test_the_french_lesson_is_written_in_french(number: str, english: Path, fren
         assert (FRENCH / link).exists(), f"{french.name} links to {link}, which is not in notebooks/fr/"
 
 
+@functools.cache
 def _english_messages() -> list[str]:
-    """Catalogue messages whose French differs: literal stretches long enough to be words, not names."""
-    with PO.open("rb") as f:
-        catalogue = read_po(f)
-    stretches: set[str] = set()
-    for message in catalogue:
-        if not message.id or isinstance(message.id, tuple) or message.string == message.id:
-            continue
-        for part in re.split(r"\{[^}]*\}|`[^`]*`|%\w", message.id):
-            part = part.strip(" .,:;()'\"")
-            if len(part) >= 14 and " " in part and part not in str(message.string):
-                stretches.add(part)
-    return sorted(stretches)
+    return catalogue_english(PO, shortest=14)
 
 
 def _outputs(path: Path) -> str:

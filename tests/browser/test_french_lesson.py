@@ -22,13 +22,13 @@ Run: ``pytest tests/browser -k french``.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import catalogue_english
 from jupyterlab_page import CHROMIUM, JupyterLab
 from lesson_run import (
     INSPECT,
@@ -108,25 +108,7 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
 
 
 def english_messages() -> list[str]:
-    """The English of wslab's catalogue that the French catalogue translates: each literal part of a
-    message between its placeholders, of two words or more, that its French does not keep as it is."""
-    from babel.messages.pofile import read_po
-
-    with CATALOGUE.open("rb") as f:
-        catalogue = read_po(f)
-    found = set()
-    for message in catalogue:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        french = " ".join(s for s in strings if s)
-        if not message.id or not french or message.fuzzy:
-            continue
-        for english in ids:
-            for part in re.split(r"\{[^}]*\}|%\(?\w*\)?[sdr]", english):
-                part = part.strip(" :;,.()'\"\n")
-                if " " in part and len(part) >= 8 and part not in french:
-                    found.add(part)
-    return sorted(found)
+    return catalogue_english(CATALOGUE, shortest=8)
 
 
 def french_problems(shown: list[dict[str, Any]], english: list[str]) -> list[str]:
