@@ -70,5 +70,17 @@ site_started=$SECONDS
 .venv/bin/python tools/build_site.py | grep -v '^  external: '
 echo "== website built and checked in $((SECONDS - site_started)) s (install included): build/site/index.html"
 
+# Binder: the Dockerfile that repo2docker (from .[docs]) renders from binder/, checked; then the same
+# Python environment outside Docker (the Python of binder/runtime.txt, the Jupyter versions of
+# repo2docker's lock, requirements.txt as a plain install, postBuild), and every lesson in it.
+echo "== Binder: repo2docker's Dockerfile checked, then the same environment outside Docker"
+binder_started=$SECONDS
+.venv/bin/python tools/check_binder.py --emulate .venv-binder
+if [ -x .venv-binder/bin/python ]; then
+  .venv-binder/bin/python -m pip install -q --disable-pip-version-check pytest nbval
+  .venv-binder/bin/python -m pytest -q --nbval notebooks
+fi
+echo "== Binder checked in $((SECONDS - binder_started)) s"
+
 echo "== unit tests on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest -q tests
