@@ -1,8 +1,9 @@
-"""The website's own checks (tools/build_site.py). Without building the site: the link checker catches a
-broken link or anchor and passes good ones; the launch buttons never make up a URL; README.md's Binder
-line matches mkdocs.yml's one setting; links between the English and the French sites. Then on a built
-site (when the `.[docs]` extra is installed): the French edition under fr/, the language selector on
-both sides, French words and wslab's French output on the French lessons, no broken link."""
+"""The website's own checks (tools/build_site.py, site_launch.py, site_links.py). Without building the
+site: the link checker catches a broken link or anchor and passes good ones; the launch buttons never
+make up a URL; README.md's Binder line matches mkdocs.yml's one setting; links between the English and
+the French sites. Then on a built site (when the `.[docs]` extra is installed): the French edition
+under fr/, the language selector on both sides, French words and wslab's French output on the French
+lessons, no broken link."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def _load() -> ModuleType:
     return module
 
 
-site = _load()
+site = _load()  # puts tools/ on sys.path: its sibling modules import by name
+launch = importlib.import_module("site_launch")
+links = importlib.import_module("site_links")
 
 
 def _write(root: Path, rel: str, body: str) -> None:
@@ -52,7 +55,7 @@ def built(tmp_path: Path) -> Path:
 
 
 def test_good_links_and_existing_anchors_pass(built: Path) -> None:
-    report = site.check_links(built)
+    report = links.check_links(built)
     assert report.broken == []
     assert report.pages == 2
     assert report.internal == 4  # docs/page.html#known, ../index.html, #known, img/pic.png
@@ -61,20 +64,20 @@ def test_good_links_and_existing_anchors_pass(built: Path) -> None:
 
 def test_a_missing_file_is_caught(built: Path) -> None:
     _write(built, "docs/other.html", '<a href="fidelity.md">a source file, not a page</a>')
-    report = site.check_links(built)
+    report = links.check_links(built)
     assert report.broken == ["docs/other.html: fidelity.md (no such file)"]
 
 
 def test_a_missing_anchor_is_caught_and_a_named_anchor_counts(built: Path) -> None:
     _write(built, "docs/other.html", '<a href="page.html#old-anchor">ok</a><a href="page.html#gone">gone</a>')
-    report = site.check_links(built)
+    report = links.check_links(built)
     assert len(report.broken) == 1
     assert report.broken[0].startswith("docs/other.html: page.html#gone (no id 'gone'")
 
 
 def test_links_leaving_the_site_or_absolute_are_caught(built: Path) -> None:
     _write(built, "docs/other.html", '<a href="../../outside.html">x</a><a href="/index.html">y</a>')
-    report = site.check_links(built)
+    report = links.check_links(built)
     assert [b.split(" (")[1] for b in report.broken] == [
         "outside the site)",
         "absolute path: the site must work from any folder)",
@@ -82,7 +85,7 @@ def test_links_leaving_the_site_or_absolute_are_caught(built: Path) -> None:
 
 
 def test_without_a_repository_url_no_link_is_made_up() -> None:
-    html = site.launch_buttons("notebooks/05-closing.ipynb", "", teaching="../docs/teaching.html")
+    html = launch.launch_buttons("notebooks/05-closing.ipynb", "", teaching="../docs/teaching.html")
     assert "jupyter lab notebooks/05-closing.ipynb" in html
     assert "not configured" in html
     assert re.findall(r'href="([^"]+)"', html) == ["../docs/teaching.html#the-website-and-its-launch-buttons"]
@@ -90,21 +93,21 @@ def test_without_a_repository_url_no_link_is_made_up() -> None:
 
 def test_with_a_repository_url_binder_and_nbgitpuller_links() -> None:
     repo = "https://github.com/someone/wslab"
-    html = site.launch_buttons("notebooks/05-closing.ipynb", repo, hub="https://hub.example.edu/")
+    html = launch.launch_buttons("notebooks/05-closing.ipynb", repo, hub="https://hub.example.edu/")
     links = re.findall(r'href="([^"]+)"', html)
     assert "https://mybinder.org/v2/gh/someone/wslab/HEAD?labpath=notebooks/05-closing.ipynb" in links
     assert (
         "https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fsomeone%2Fwslab"
         "&urlpath=lab%2Ftree%2Fwslab%2Fnotebooks%2F05-closing.ipynb"
     ) in links
-    assert site.binder_url("https://gitlab.com/someone/wslab", "notebooks/05-closing.ipynb") is None
+    assert launch.binder_url("https://gitlab.com/someone/wslab", "notebooks/05-closing.ipynb") is None
 
 
 def test_readme_carries_the_binder_line_for_the_setting() -> None:
     setting = re.search(r'(?m)^  repository:\s*"([^"]*)"', (ROOT / "mkdocs.yml").read_text())
     assert setting, "mkdocs.yml has extra.repository, a quoted string"
     repository = setting.group(1)
-    assert site.check_readme_badge((ROOT / "README.md").read_text(), repository) is None
+    assert launch.check_readme_badge((ROOT / "README.md").read_text(), repository) is None
 
 
 def test_lesson_links_point_at_the_built_pages() -> None:
@@ -177,7 +180,7 @@ def test_the_language_selector_points_at_both_home_pages() -> None:
 
 
 def test_french_launch_buttons() -> None:
-    html = site.launch_buttons(
+    html = launch.launch_buttons(
         "notebooks/fr/05-fermeture.ipynb",
         "",
         teaching="../docs/teaching.html",
@@ -257,7 +260,7 @@ def test_french_lessons_show_french_text_and_wslab_french_output(website: Path) 
 
 
 def test_the_built_site_has_no_broken_link(website: Path) -> None:
-    report = site.check_links(website)
+    report = links.check_links(website)
     assert report.broken == []
     french = [p for p in website.glob("fr/**/*.html")]
     assert len(french) == 16  # home, the path, the teaching guide, 13 lessons: all checked

@@ -23,8 +23,10 @@ e.g. https://github.com/OWNER/REPO. With it, Binder buttons and links to files o
 it; without it, the pages say how to open a lesson locally and that the repository URL is not
 configured, never a made-up URL. `extra.jupyterhub` (optional) adds nbgitpuller links to a hub.
 
-The link check reads every built HTML page of both sites with html.parser: each internal href/src must
-name a file of the site and each #anchor an id in it. External http(s) links are listed, not fetched.
+The link check (site_links.py) reads every built HTML page of both sites with html.parser: each internal
+href/src must name a file of the site and each #anchor an id in it. External http(s) links are listed,
+not fetched. The launch buttons and README's Binder line come from site_launch.py; MkDocs' hook that
+points a lesson's table of contents at its headings is site_hooks.py.
 """
 
 from __future__ import annotations
@@ -41,129 +43,21 @@ import tempfile
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from html import escape, unescape
-from html.parser import HTMLParser
+from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote
+
+# Its sibling modules, also when this file is loaded by path (by MkDocs' hooks or the tests).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from site_launch import TEACHING_REPO_ANCHOR, badge_line, check_readme_badge, launch_buttons
+from site_links import check_links
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = re.compile(r"^\d\d-.+\.ipynb$")
 # The README's sections that make the English home page, in this order.
 HOME_SECTIONS = ("Quickstart", "The lessons", "True to the browser and to Node `ws`")
-TEACHING_REPO_ANCHOR = "the-website-and-its-launch-buttons"
-
-
-# ----------------------------------------------------------------------------------------------------
-# Launch buttons
-
-
-def github_owner_repo(repository: str) -> tuple[str, str] | None:
-    """`OWNER`, `REPO` of a https://github.com/OWNER/REPO URL (or None for anything else)."""
-    parts = urlsplit(repository.strip())
-    bits = [b for b in parts.path.split("/") if b]
-    if parts.scheme != "https" or parts.netloc.lower() != "github.com" or len(bits) < 2:
-        return None
-    return bits[0], bits[1].removesuffix(".git")
-
-
-def binder_url(repository: str, notebook: str) -> str | None:
-    """The mybinder.org link that opens `notebook` (a path in the repository) in JupyterLab."""
-    gh = github_owner_repo(repository)
-    if gh is None:
-        return None
-    return f"https://mybinder.org/v2/gh/{gh[0]}/{gh[1]}/HEAD?labpath={quote(notebook)}"
-
-
-def nbgitpuller_url(hub: str, repository: str, notebook: str, branch: str = "") -> str:
-    """The nbgitpuller link that clones (or updates) the repository on `hub` and opens `notebook`."""
-    name = urlsplit(repository).path.rstrip("/").split("/")[-1].removesuffix(".git")
-    query = f"repo={quote(repository, safe='')}"
-    if branch:
-        query += f"&branch={quote(branch, safe='')}"
-    query += f"&urlpath={quote(f'lab/tree/{name}/{notebook}', safe='')}"
-    return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
-
-
-BUTTON_WORDS = {
-    "en": {
-        "how": '; <a href="{howto}">how to set it</a>',
-        "lab": "Open in JupyterLab",
-        "binder": "Open in Binder",
-        "local": "<strong>Open in JupyterLab:</strong> from a clone of the repository, after "
-        "<code>pip install -e .</code>, run {local}.",
-        "not_github": "<strong>Binder:</strong> only for a GitHub repository; {repository} is not one{more}.",
-        "no_repo": "<strong>Open in Binder:</strong> no link, because the repository URL is not configured "
-        "(<code>extra.repository</code> in mkdocs.yml is empty){more}.",
-    },
-    "fr": {
-        "how": ' ; <a href="{howto}">comment la définir</a>',
-        "lab": "Ouvrir dans JupyterLab",
-        "binder": "Ouvrir dans Binder",
-        "local": "<strong>Ouvrir dans JupyterLab :</strong> depuis un clone du dépôt, après "
-        "<code>pip install -e .</code>, lancez {local}.",
-        "not_github": "<strong>Binder :</strong> seulement pour un dépôt GitHub ; {repository} n'en est pas "
-        "un{more}.",
-        "no_repo": "<strong>Ouvrir dans Binder :</strong> pas de lien, car l'URL du dépôt n'est pas "
-        "configurée (<code>extra.repository</code> est vide dans mkdocs.yml){more}.",
-    },
-}
-
-
-def launch_buttons(
-    notebook: str,
-    repository: str,
-    hub: str = "",
-    teaching: str = "",
-    *,
-    lang: str = "en",
-    anchor: str = TEACHING_REPO_ANCHOR,
-) -> str:
-    """The HTML put at the top of a lesson's page. `notebook` is its path in the repository
-    (notebooks/NN-….ipynb); `teaching` the relative URL of the teaching guide's page, `anchor` the id
-    of its section on the launch buttons; `lang` the language of the words ("en" or "fr")."""
-    words = BUTTON_WORDS[lang]
-    local = f"<code>jupyter lab {notebook}</code>"
-    howto = f"{teaching}#{anchor}" if teaching else ""
-    more = words["how"].format(howto=howto) if howto else ""
-    parts = []
-    if repository and hub:
-        url = nbgitpuller_url(hub, repository, notebook)
-        parts.append(f'<a class="md-button md-button--primary" href="{url}">{words["lab"]}</a>')
-    else:
-        parts.append(words["local"].format(local=local))
-    url = binder_url(repository, notebook) if repository else None
-    if url:
-        parts.append(f'<a class="md-button" href="{url}">{words["binder"]}</a>')
-    elif repository:
-        parts.append(words["not_github"].format(repository=repository, more=more))
-    else:
-        parts.append(words["no_repo"].format(more=more))
-    if all(part.startswith("<a ") for part in parts):  # two buttons side by side
-        parts = [" ".join(parts)]
-    return '<div class="wslab-launch">\n<p>' + "</p>\n<p>".join(parts) + "</p>\n</div>"
-
-
-BADGE_NOTE = (
-    "*Binder: no launch badge yet, because the repository URL is not configured "
-    "(`extra.repository` in mkdocs.yml); see [docs/teaching.md](docs/teaching.md#on-binder).*"
-)
-
-
-def readme_badge(repository: str) -> str:
-    """README.md's badge line for this setting: a Binder badge, or a plain note when it is empty."""
-    url = binder_url(repository, "notebooks/01-first-connection.ipynb") if repository else None
-    if url is None:
-        return BADGE_NOTE
-    return f"[![Open the lessons in Binder](https://mybinder.org/badge_logo.svg)]({url})"
-
-
-def check_readme_badge(readme: str, repository: str) -> str | None:
-    """None when README.md carries the badge line that `repository` calls for, else what to fix."""
-    want = readme_badge(repository)
-    if want in readme.splitlines():
-        return None
-    return f"README.md must carry this line for extra.repository = {repository!r}:\n{want}"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -354,12 +248,8 @@ def readme_home(readme: str, edition: Edition = ENGLISH) -> str:
     # The README badge line (or the note in its place) is for GitHub; the site has its own buttons on
     # each lesson.
     lines = keep[0].splitlines()
-    keep[0] = "\n".join(ln for ln in lines if not _badge_line(ln)) + "\n"
+    keep[0] = "\n".join(ln for ln in lines if not badge_line(ln)) + "\n"
     return "".join(keep).rstrip() + "\n\n" + edition.for_teachers
-
-
-def _badge_line(line: str) -> bool:
-    return "mybinder.org/badge" in line or line == BADGE_NOTE or line.startswith("*Binder : pas encore")
 
 
 def site_pages(edition: Edition, root: Path = ROOT) -> dict[str, str]:
@@ -486,112 +376,6 @@ def stage(
     if reference:
         out.nav.append({w["reference"]: reference})
     return out
-
-
-# ----------------------------------------------------------------------------------------------------
-# MkDocs hook (mkdocs.yml `hooks:`): a lesson's table of contents points at its headings' real ids
-
-
-HEADING = re.compile(r"<h([1-6])[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
-
-
-def on_page_content(html: str, page: Any, **_: Any) -> str:
-    """mkdocs-jupyter slugs the table of contents from a markdown copy of the notebook (code spans
-    removed), while nbconvert gives the headings their own ids: pair them by order and level."""
-    if not str(page.file.src_uri).endswith(".ipynb") or not getattr(page, "toc", None):
-        return html
-    headings = [
-        (int(level), ident, unescape(re.sub(r"<a [^>]*>.*?</a>|<[^>]+>", "", inner)).strip())
-        for level, ident, inner in HEADING.findall(html)
-    ]
-    at = 0
-
-    def walk(items: Iterable[Any]) -> None:
-        nonlocal at
-        for item in items:
-            for j in range(at, len(headings)):
-                if headings[j][0] == item.level:
-                    item.id, at = headings[j][1], j + 1
-                    item.title = headings[j][2] or item.title  # with its code spans, which the toc drops
-                    break
-            walk(item.children)
-
-    walk(page.toc)
-    return html
-
-
-# ----------------------------------------------------------------------------------------------------
-# The link check
-
-
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        for key in ("id", "name") if tag == "a" else ("id",):
-            if a.get(key):
-                self.ids.add(a[key] or "")
-        for key in ("href", "src"):
-            value = a.get(key)
-            if value is not None and tag in ("a", "link", "img", "script", "iframe", "source", "area"):
-                self.links.append(value)
-
-
-@dataclass
-class LinkReport:
-    pages: int = 0
-    internal: int = 0
-    broken: list[str] = field(default_factory=list)  # "page: link (why)"
-    external: set[str] = field(default_factory=set)
-
-
-def check_links(site: Path) -> LinkReport:
-    """Every internal link and #anchor of the HTML files under `site`; external ones are listed."""
-    report = LinkReport()
-    parsed: dict[Path, _Page] = {}
-
-    def page(path: Path) -> _Page:
-        if path not in parsed:
-            p = _Page()
-            p.feed(path.read_text(errors="replace"))
-            parsed[path] = p
-        return parsed[path]
-
-    for html in sorted(site.rglob("*.html")):
-        report.pages += 1
-        for link in page(html).links:
-            parts = urlsplit(link)
-            if parts.scheme in ("http", "https") or link.startswith("//"):
-                report.external.add(link)
-                continue
-            if parts.scheme or not link.strip():
-                continue  # mailto:, data:, javascript:
-            report.internal += 1
-            where = f"{html.relative_to(site).as_posix()}: {link}"
-            if parts.path.startswith("/") and html.name == "404.html" and html.parent == site:
-                parts = urlsplit(link.lstrip("/"))  # the 404 page is served at any depth: site-absolute
-            elif parts.path.startswith("/"):
-                report.broken.append(f"{where} (absolute path: the site must work from any folder)")
-                continue
-            target = (html.parent / unquote(parts.path)).resolve() if parts.path else html
-            if target.is_dir():
-                target = target / "index.html"
-            try:
-                target.relative_to(site.resolve())
-            except ValueError:
-                report.broken.append(f"{where} (outside the site)")
-                continue
-            if not target.is_file():
-                report.broken.append(f"{where} (no such file)")
-                continue
-            anchor = unquote(parts.fragment)
-            if anchor and target.suffix == ".html" and anchor not in page(target).ids:
-                report.broken.append(f"{where} (no id {anchor!r} in {target.relative_to(site.resolve())})")
-    return report
 
 
 # ----------------------------------------------------------------------------------------------------
