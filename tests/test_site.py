@@ -88,7 +88,12 @@ def test_without_a_repository_url_no_link_is_made_up() -> None:
     html = launch.launch_buttons("notebooks/05-closing.ipynb", "", teaching="../docs/teaching.html")
     assert "jupyter lab notebooks/05-closing.ipynb" in html
     assert "not configured" in html
-    assert re.findall(r'href="([^"]+)"', html) == ["../docs/teaching.html#the-website-and-its-launch-buttons"]
+    assert re.findall(r'href="([^"]+)"', html) == [
+        "http://localhost:8888/lab/tree/notebooks/05-closing.ipynb",  # README command (a)'s JupyterLab
+        "../docs/teaching.html#the-website-and-its-launch-buttons",
+    ]
+    other = launch.launch_buttons("notebooks/05-closing.ipynb", "", lab="http://lab.example.edu:9000/")
+    assert 'href="http://lab.example.edu:9000/lab/tree/notebooks/05-closing.ipynb"' in other
 
 
 def test_with_a_repository_url_binder_and_nbgitpuller_links() -> None:
@@ -190,8 +195,10 @@ def test_french_launch_buttons() -> None:
     assert "jupyter lab notebooks/fr/05-fermeture.ipynb" in html
     assert "Ouvrir dans Binder" in html and "n'est pas configurée" in html
     assert re.findall(r'href="([^"]+)"', html) == [
-        "../docs/teaching.html#le-site-web-et-ses-boutons-de-lancement"
+        "http://localhost:8888/lab/tree/notebooks/fr/05-fermeture.ipynb",
+        "../docs/teaching.html#le-site-web-et-ses-boutons-de-lancement",
     ]
+    assert "Ouvrir dans JupyterLab" in html
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -265,3 +272,14 @@ def test_the_built_site_has_no_broken_link(website: Path) -> None:
     french = [p for p in website.glob("fr/**/*.html")]
     assert len(french) == 16  # home, the path, the teaching guide, 13 lessons: all checked
     assert report.pages == len(list(website.rglob("*.html")))
+
+
+def test_every_lesson_page_opens_its_lesson_in_jupyterlab(website: Path) -> None:
+    pages = {
+        **{p: f"notebooks/{p.stem}.ipynb" for p in (website / "notebooks").glob("[0-9][0-9]-*.html")},
+        **{p: f"notebooks/fr/{p.stem}.ipynb" for p in (website / "fr/notebooks").glob("[0-9][0-9]-*.html")},
+    }
+    assert len(pages) == 26
+    for page, lesson in pages.items():
+        assert (ROOT / lesson).is_file()
+        assert f'href="http://localhost:8888/lab/tree/{lesson}"' in page.read_text(), page

@@ -51,7 +51,7 @@ from urllib.parse import unquote
 # Its sibling modules, also when this file is loaded by path (by MkDocs' hooks or the tests).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from site_launch import TEACHING_REPO_ANCHOR, badge_line, check_readme_badge, launch_buttons
+from site_launch import LOCAL_LAB, TEACHING_REPO_ANCHOR, badge_line, check_readme_badge, launch_buttons
 from site_links import check_links
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -305,7 +305,12 @@ class Staged:
 
 
 def stage(
-    dest: Path, repository: str = "", hub: str = "", root: Path = ROOT, edition: Edition = ENGLISH
+    dest: Path,
+    repository: str = "",
+    hub: str = "",
+    root: Path = ROOT,
+    edition: Edition = ENGLISH,
+    lab: str = LOCAL_LAB,
 ) -> Staged:
     """Lay out the edition's sources in `dest` (an empty folder) like the repository (README.md →
     index.md; a French edition's notebooks/fr/… → notebooks/…, docs/teaching.fr.md → docs/teaching.md)."""
@@ -341,7 +346,7 @@ def stage(
                     text, rel, pages, repository, to_html=True, root=root, elsewhere=other
                 )
         buttons = launch_buttons(
-            rel, repository, hub, teaching, lang=edition.lang, anchor=edition.teaching_anchor
+            rel, repository, hub, teaching, lab=lab, lang=edition.lang, anchor=edition.teaching_anchor
         )
         at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
         nb["cells"].insert(
@@ -405,11 +410,13 @@ def build(site: Path, config_file: Path = ROOT / "mkdocs.yml", root: Path = ROOT
                 probe = load_config(str(config_file), docs_dir=tmp)
                 extra = probe["extra"] or {}
                 repository = str(extra.get("repository") or "")
+                lab = str(extra.get("jupyterlab") or LOCAL_LAB)
                 if edition is ENGLISH:
                     problem = check_readme_badge((root / "README.md").read_text(), repository)
                     if problem:
                         raise SystemExit(problem)
-                staged = stage(Path(tmp), repository, str(extra.get("jupyterhub") or ""), root, edition)
+                hub = str(extra.get("jupyterhub") or "")
+                staged = stage(Path(tmp), repository, hub, root, edition, lab)
                 overrides: dict[str, Any] = {
                     "theme": {**raw["theme"], "language": edition.lang},
                     "extra": {**(raw.get("extra") or {}), "alternate": alternate(edition)},

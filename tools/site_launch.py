@@ -1,8 +1,10 @@
 """A lesson page's launch buttons and README.md's Binder line, from the one setting `extra.repository`.
 
-Without a repository URL nothing is made up: the buttons say how to open the lesson from a clone, and
-README.md says there is no badge yet (tools/build_site.py checks that README.md carries the line the
-setting calls for). With a GitHub URL: mybinder.org links; with `extra.jupyterhub` too: nbgitpuller.
+Every lesson page opens the lesson in the learner's own JupyterLab (`extra.jupyterlab`, by default the
+localhost:8888 that README command (a) starts from a clone). Without a repository URL nothing else is
+made up: the page says Binder is not configured, and README.md says there is no badge yet
+(tools/build_site.py checks that README.md carries the line the setting calls for). With a GitHub URL:
+mybinder.org links; with `extra.jupyterhub` too: nbgitpuller links to that hub.
 """
 
 from __future__ import annotations
@@ -39,13 +41,18 @@ def nbgitpuller_url(hub: str, repository: str, notebook: str, branch: str = "") 
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
+# The JupyterLab that README command (a) starts from a clone: `jupyter lab notebooks/…` serves the
+# clone's folder on port 8888 (JupyterLab's default), so /lab/tree/<path in the repository> opens a lesson.
+LOCAL_LAB = "http://localhost:8888"
+
 BUTTON_WORDS = {
     "en": {
         "how": '; <a href="{howto}">how to set it</a>',
         "lab": "Open in JupyterLab",
+        "hub": "Open on {hub}",
         "binder": "Open in Binder",
-        "local": "<strong>Open in JupyterLab:</strong> from a clone of the repository, after "
-        "<code>pip install -e .</code>, run {local}.",
+        "local": "The JupyterLab button opens this lesson in your own JupyterLab at {lab}: start it from a "
+        "clone of the repository, after <code>pip install -e .</code>, with {local}.",
         "not_github": "<strong>Binder:</strong> only for a GitHub repository; {repository} is not one{more}.",
         "no_repo": "<strong>Open in Binder:</strong> no link, because the repository URL is not configured "
         "(<code>extra.repository</code> in mkdocs.yml is empty){more}.",
@@ -53,9 +60,10 @@ BUTTON_WORDS = {
     "fr": {
         "how": ' ; <a href="{howto}">comment la définir</a>',
         "lab": "Ouvrir dans JupyterLab",
+        "hub": "Ouvrir sur {hub}",
         "binder": "Ouvrir dans Binder",
-        "local": "<strong>Ouvrir dans JupyterLab :</strong> depuis un clone du dépôt, après "
-        "<code>pip install -e .</code>, lancez {local}.",
+        "local": "Le bouton JupyterLab ouvre cette leçon dans votre propre JupyterLab, à {lab} : lancez-le "
+        "depuis un clone du dépôt, après <code>pip install -e .</code>, avec {local}.",
         "not_github": "<strong>Binder :</strong> seulement pour un dépôt GitHub ; {repository} n'en est pas "
         "un{more}.",
         "no_repo": "<strong>Ouvrir dans Binder :</strong> pas de lien, car l'URL du dépôt n'est pas "
@@ -70,32 +78,32 @@ def launch_buttons(
     hub: str = "",
     teaching: str = "",
     *,
+    lab: str = LOCAL_LAB,
     lang: str = "en",
     anchor: str = TEACHING_REPO_ANCHOR,
 ) -> str:
     """The HTML put at the top of a lesson's page. `notebook` is its path in the repository
-    (notebooks/NN-….ipynb); `teaching` the relative URL of the teaching guide's page, `anchor` the id
-    of its section on the launch buttons; `lang` the language of the words ("en" or "fr")."""
+    (notebooks/NN-….ipynb); `lab` the local JupyterLab's address; `teaching` the relative URL of the
+    teaching guide's page, `anchor` the id of its section on the launch buttons; `lang` the language
+    of the words ("en" or "fr")."""
     words = BUTTON_WORDS[lang]
-    local = f"<code>jupyter lab {notebook}</code>"
     howto = f"{teaching}#{anchor}" if teaching else ""
     more = words["how"].format(howto=howto) if howto else ""
-    parts = []
+    lab = lab.rstrip("/")
+    buttons = [f'<a class="md-button md-button--primary" href="{lab}/lab/tree/{notebook}">{words["lab"]}</a>']
+    notes = [words["local"].format(lab=f"<code>{lab}</code>", local=f"<code>jupyter lab {notebook}</code>")]
     if repository and hub:
+        host = urlsplit(hub).netloc or hub
         url = nbgitpuller_url(hub, repository, notebook)
-        parts.append(f'<a class="md-button md-button--primary" href="{url}">{words["lab"]}</a>')
-    else:
-        parts.append(words["local"].format(local=local))
+        buttons.append(f'<a class="md-button" href="{url}">{words["hub"].format(hub=host)}</a>')
     url = binder_url(repository, notebook) if repository else None
     if url:
-        parts.append(f'<a class="md-button" href="{url}">{words["binder"]}</a>')
+        buttons.append(f'<a class="md-button" href="{url}">{words["binder"]}</a>')
     elif repository:
-        parts.append(words["not_github"].format(repository=repository, more=more))
+        notes.append(words["not_github"].format(repository=repository, more=more))
     else:
-        parts.append(words["no_repo"].format(more=more))
-    if all(part.startswith("<a ") for part in parts):  # two buttons side by side
-        parts = [" ".join(parts)]
-    return '<div class="wslab-launch">\n<p>' + "</p>\n<p>".join(parts) + "</p>\n</div>"
+        notes.append(words["no_repo"].format(more=more))
+    return '<div class="wslab-launch">\n<p>' + "</p>\n<p>".join([" ".join(buttons), *notes]) + "</p>\n</div>"
 
 
 BADGE_NOTE = (
