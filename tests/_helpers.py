@@ -1,11 +1,14 @@
 """Helpers several test files share: a hand-made closed connection; the credentials a hub proxy forwards
 and the check that none shows; everything a lesson can show of a log; waiting for a condition; the wire's
-frame events; a tap on the bytes both ends see."""
+frame events; a tap on the bytes both ends see; a module of tools/, imported by name."""
 
+import importlib
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from wslab import Diagram, EventLog, sequence_text, to_mermaid
 from wslab.describe import describe
@@ -122,3 +125,11 @@ def catalogue_english(po: Path, shortest: int) -> list[str]:
                 if " " in part and len(part) >= shortest and part not in french:
                     found.add(part)
     return sorted(found)
+
+
+def tool(name: str) -> ModuleType:
+    """The module tools/<name>.py (tools/ is not a package: its scripts import each other by name)."""
+    tools = str(Path(__file__).resolve().parents[1] / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    return importlib.import_module(name)

@@ -5,29 +5,18 @@ the emulated environment in tests/run-all.sh, not here (a minute)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from _helpers import tool
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("repo2docker", reason="the Binder check needs the .[docs] extra (jupyter-repo2docker)")
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_binder", ROOT / "tools/check_binder.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_binder"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-binder = _load()
+binder = tool("check_binder")
 
 
 @pytest.fixture(scope="module")

@@ -7,30 +7,19 @@ lessons, no broken link."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from html import unescape
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from _helpers import tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools/build_site.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_site"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-site = _load()  # puts tools/ on sys.path: its sibling modules import by name
-launch = importlib.import_module("site_launch")
-links = importlib.import_module("site_links")
+site = tool("build_site")
+launch = tool("site_launch")
+links = tool("site_links")
 
 
 def _write(root: Path, rel: str, body: str) -> None:

@@ -28,11 +28,14 @@ SETTLE_SECONDS = 10  # widgets still loading / the page's events still arriving 
 
 
 @contextmanager
-def serve_lessons(tmp_path_factory: pytest.TempPathFactory, folder: str) -> Iterator[JupyterLab]:
-    """``jupyter lab`` over a temporary copy of notebooks/ (in a new temporary ``folder``), stopped after."""
+def serve_lessons(
+    tmp_path_factory: pytest.TempPathFactory, folder: str, under: str = ""
+) -> Iterator[JupyterLab]:
+    """``jupyter lab`` over a temporary copy of notebooks/ (in a new temporary ``folder``, or in its
+    subfolder ``under``, to serve a clone's layout), stopped after."""
     work = tmp_path_factory.mktemp(folder)  # the whole folder: lessons read files beside them (data/)
     skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "conftest.py")
-    shutil.copytree(ROOT / "notebooks", work, ignore=skip, dirs_exist_ok=True)
+    shutil.copytree(ROOT / "notebooks", work / under, ignore=skip, dirs_exist_ok=True)
     server = JupyterLab(work)
     try:
         server.wait_ready(40)

@@ -9,15 +9,14 @@ lesson in JupyterLab, with its kernel: the link is right for both editions, not 
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import tool
 from jupyterlab_page import CHROMIUM, KERNEL_STATUS, JupyterLab
+from lesson_run import serve_lessons
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,27 +25,11 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
-def _launch() -> Any:
-    spec = importlib.util.spec_from_file_location("site_launch", ROOT / "tools/site_launch.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["site_launch"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     """``jupyter lab`` over a folder laid out like a clone: notebooks/ with its lessons and fr/."""
-    work = tmp_path_factory.mktemp("clone")
-    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "conftest.py")
-    shutil.copytree(ROOT / "notebooks", work / "notebooks", ignore=skip)
-    server = JupyterLab(work)
-    try:
-        server.wait_ready(40)
+    with serve_lessons(tmp_path_factory, "clone", under="notebooks") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(
@@ -59,7 +42,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
 def test_the_button_opens_the_lesson_in_jupyterlab(
     chromium: Any, clone: JupyterLab, lesson: str, lang: str, button: str
 ) -> None:
-    html = _launch().launch_buttons(lesson, "", lab=clone.base, lang=lang)
+    html = tool("site_launch").launch_buttons(lesson, "", lab=clone.base, lang=lang)
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
