@@ -37,7 +37,8 @@ class Faults:
         def _require_open(self) -> ClientConnection: ...
 
     async def adrop(self, *, timeout: float | None = None) -> None:
-        """Fault: cut the TCP connection with no close frame, as a lost network would (1006)."""
+        """Fault: cut the TCP connection with no close frame, as a crashed browser would: the server sees
+        the end at once (1006). A lost network is quieter: see ``stall`` and keepalive."""
         await self._ctx.bridge.run(self._drop(), timeout, "drop")
 
     drop = twin(adrop)
