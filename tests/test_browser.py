@@ -550,6 +550,52 @@ def test_requests_made_before_open_wait_for_it_and_a_close_waits_for_quiet(tmp_p
     assert "send Salut depuis Python" in seen["reports"]
 
 
+# --- the reconnect advice's waits, under node: every close unexpected, Math.random at its extremes ------
+
+RECONNECT_WAITS = r"""
+const [code, random] = process.argv.slice(2);
+const waits = [];
+const lines = [];
+class FakeSocket {
+    constructor(url) {
+        this.listeners = {};
+        queueMicrotask(() => this.fire("close", { code: 1006, reason: "" }));  // refused: close 1006
+    }
+    addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+    fire(type, event) { for (const fn of this.listeners[type] || []) fn(event); }
+    send(data) {}
+}
+Math.random = () => Number(random);
+const log = (...words) => lines.push(words.join(" "));
+const later = (fn, ms) => { waits.push(ms); queueMicrotask(fn); };
+new Function("url", "WebSocket", "console", "setTimeout", code)("ws://x", FakeSocket, { log }, later);
+setTimeout(() => console.log(JSON.stringify({ waits, last: lines[lines.length - 1] })), 50);
+"""
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("random", "waits"),
+    [(0, [400, 800, 1600, 3200]), (0.5, [500, 1000, 2000, 4000]), (0.9999, [600, 1200, 2400, 4800])],
+)
+def test_reconnect_waits_double_with_jitter_and_give_up_after_five_attempts(
+    tmp_path: Path, random: float, waits: list[int]
+) -> None:
+    from wslab.browser import ADVICE_JS
+
+    harness = tmp_path / "waits.mjs"
+    harness.write_text(RECONNECT_WAITS, encoding="utf-8")
+    done = subprocess.run(
+        ["node", str(harness), ADVICE_JS["reconnect"], str(random)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"waits": waits, "last": "Abandon après 5 tentatives"}  # 8000 ms is never reached
+
+
 # --- the advice scripts in real Chromium, against a real wslab server ---------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
@@ -639,13 +685,15 @@ def test_reconnect_backs_off_and_stops_after_a_deliberate_close(lab: Any) -> Non
     browser = advice(lab, server, "reconnect")
     run_in_chromium(browser)
     lab.settle()
+    waits = [int(line.split()[2]) for line in browser.console if line.startswith("Reconnexion dans ")]
+    assert len(waits) == 2 and 400 <= waits[0] <= 600 and 800 <= waits[1] <= 1200  # 500, 1000 ms ±20 %
     assert browser.console == [
         "Connexion ouverte, tentative 1",
         "Connexion fermée: 1011 oups",
-        "Reconnexion dans 500 ms",
+        f"Reconnexion dans {waits[0]} ms",
         "Connexion ouverte, tentative 2",
         "Connexion fermée: 1012 redémarrage",
-        "Reconnexion dans 1000 ms",
+        f"Reconnexion dans {waits[1]} ms",
         "Connexion ouverte, tentative 3",
         "Connexion fermée: 4001 banni",
         "Fermeture voulue par le serveur: pas de reconnexion",

@@ -15,6 +15,8 @@ socket.addEventListener('open', () => {
             console.log('Pas de pong depuis', SILENCE, 'ms: serveur muet, on ferme');
             clearInterval(timer);
             socket.close(4408, 'pas de pong');
+            // Reconnect from here, not on 'close': a server that still answers closes at once,
+            // but with a dead peer or network Chromium fires 'close' (1006) only ~60 s later.
             return;
         }
         socket.send(JSON.stringify({ type: 'ping' }));

@@ -22,7 +22,10 @@ function connect() {
             console.log('Abandon après', attempt, 'tentatives');
             return;
         }
-        const delay = Math.min(8000, 250 * 2 ** attempt); // 500, 1000, 2000, 4000, 8000 ms
+        // 500, 1000, 2000, 4000 ms before attempts 2 to 5 (the 8000 ms cap matters only with more),
+        // each ±20 % at random (jitter): pages dropped by one crash do not all come back at once.
+        const backoff = Math.min(8000, 250 * 2 ** attempt);
+        const delay = Math.round(backoff * (0.8 + 0.4 * Math.random()));
         console.log('Reconnexion dans', delay, 'ms');
         setTimeout(connect, delay);
     });
