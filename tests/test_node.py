@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 import wslab
@@ -50,6 +53,27 @@ def test_a_wslab_client_runs_the_seed_exchange_against_the_node_server(lab: wsla
     assert not lab.events.filter(who="node", kind="closing")  # ws answering a close frame starts nothing
     assert {e.peer for e in lab.events.filter(side="client")} == {"node"}
     assert lab.events.filter(side="client").kinds()[-1] == "client:close"
+
+
+@needs_node
+def test_the_report_patches_the_ws_the_server_loads_even_below_another_node_modules(
+    lab: wslab.Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain install puts wslab/js in site-packages; a venv inside a clone has the clone's node_modules
+    # above it, a second copy of ws that the server's own require('ws') never loads (found on Binder's
+    # emulation: no server event was reported).
+    modules = node._node_modules()
+    assert modules is not None
+    shutil.copytree(node._JS, tmp_path / "site-packages" / "wslab" / "js")
+    shutil.copytree(modules / "ws", tmp_path / "node_modules" / "ws")  # the decoy, above the scripts
+    monkeypatch.setattr(node, "_JS", tmp_path / "site-packages" / "wslab" / "js")
+    server = node.start_server(lab)
+    client = node.connect(lab, server)
+    client.send("hi")
+    client.close()
+    assert server.record(until="close", timeout=5).kinds() == [
+        "server:connection", "server:send", "server:message", "server:send", "server:close"
+    ]  # fmt: skip
 
 
 @needs_node

@@ -11,10 +11,11 @@ it. This script checks that Dockerfile against what the lessons need: the Python
 ``.``, the repository itself), ``binder/postBuild`` run, and Node on the PATH for lesson 11.
 
 ``--emulate VENV`` then rebuilds that environment as a virtualenv: the same Python minor version, the
-Jupyter packages at the versions pinned in repo2docker's conda lock for it, then ``pip install -r
+Jupyter packages at the versions pinned in repo2docker's conda lock for it, then, in a copy of the
+repository's tracked files (VENV/repo, as the image has its own copy), ``pip install -r
 binder/requirements.txt`` (a plain, not an editable, install: the package data must be in the wheel)
-and ``binder/postBuild``, as the image's build runs them. ``tests/run-all.sh`` then runs every lesson
-under nbval in it. What this cannot check: Ubuntu's packages inside the image and mybinder.org itself.
+and ``binder/postBuild``, as the image's build runs them. ``tests/run-all.sh`` then runs the copy's
+lessons under nbval in it. What this cannot check: Ubuntu's packages inside the image and mybinder.org itself.
 """
 
 from __future__ import annotations
@@ -139,15 +140,29 @@ def interpreter(version: str) -> str | None:
     return None
 
 
-def emulate(build: Build, venv: Path, python: str, root: Path = ROOT) -> None:
-    """Rebuild the image's Python environment in `venv`, in the order the image's build runs."""
+def copy_repository(root: Path, dest: Path) -> None:
+    """The files git tracks in `root`, copied to `dest`: what repo2docker copies into the image (and
+    postBuild's `npm ci --omit=dev` then replaces the copy's node_modules, not the clone's own)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True, cwd=root).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (root / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, dest / name)
+
+
+def emulate(build: Build, venv: Path, python: str, root: Path = ROOT) -> Path:
+    """Rebuild the image in `venv`, in the order the image's build runs: the repository copied to
+    `venv`/repo, then the Python environment; returns the copy (its lessons are the image's)."""
     subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+    repo = venv / "repo"
+    copy_repository(root, repo)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     pins = [f"{name}=={version}" for name, version in build.pins().items()]
-    subprocess.run([*pip, *pins], check=True, cwd=root)
-    subprocess.run([*pip, "--no-cache-dir", "-r", "binder/requirements.txt"], check=True, cwd=root)
+    subprocess.run([*pip, *pins], check=True, cwd=repo)
+    subprocess.run([*pip, "--no-cache-dir", "-r", "binder/requirements.txt"], check=True, cwd=repo)
     path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-    subprocess.run(["bash", "binder/postBuild"], check=True, cwd=root, env={**os.environ, "PATH": path})
+    subprocess.run(["bash", "binder/postBuild"], check=True, cwd=repo, env={**os.environ, "PATH": path})
+    return repo
 
 
 def main(argv: list[str]) -> int:
@@ -169,8 +184,8 @@ def main(argv: list[str]) -> int:
         if python is None:
             print(f"  no Python {build.python} here: skipped the same environment outside Docker")
             return 0
-        emulate(build, venv, python)
-        print(f"  the same environment, outside Docker: {venv}")
+        repo = emulate(build, venv, python)
+        print(f"  the same environment, outside Docker: {venv}, the repository copied to {repo}")
     return 0
 
 

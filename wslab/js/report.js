@@ -2,7 +2,11 @@
 // server's sockets fire is printed as one line "@@wslab {json}" before the application's listeners
 // run, and wslab records it in the lab's table (side "server"). The application's code is untouched.
 'use strict';
-const WebSocket = require('ws');
+// The very ws the application loads: its code runs with `node -e` in the folder that holds
+// node_modules, so it resolves 'ws' from the working directory (then NODE_PATH). This file may live
+// elsewhere (site-packages, below another node_modules), where a plain require('ws') could find a
+// second copy whose prototype the application never uses.
+const WebSocket = require(require.resolve('ws', { paths: [process.cwd()] }));
 
 const say = (fields) => process.stdout.write('@@wslab ' + JSON.stringify(fields) + '\n'); // synchronous on a pipe
 const text = (data) => (Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
