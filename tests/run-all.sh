@@ -83,4 +83,6 @@ fi
 echo "== Binder checked in $((SECONDS - binder_started)) s"
 
 echo "== unit tests on $(.venv/bin/python --version)"
+# In CI every program they use was installed above: there, a skipped test fails the run (tests/conftest.py).
+if [ "${CI:-}" = "true" ]; then export WSLAB_NO_SKIPS=1; fi
 .venv/bin/python -m pytest -q tests
