@@ -235,3 +235,25 @@ def test_wait_closed_returns_only_once_the_client_recorded_its_close(lab):
     client.wait_closed()
     assert client.close_code == 1002
     assert lab.events.filter(side="client", kind="close")[-1].code == 1002
+
+
+def test_close_to_a_peer_that_never_answers_ends_with_1006_after_the_settle_time() -> None:
+    # Chromium fires the same close (1006, wasClean false) only when its closing handshake times out,
+    # about 60 s after close(); Node ws's client after its closeTimeout, 30 s (docs/fidelity.md).
+    with HostileServer() as deaf, wslab.Lab(clock="logical", settle=0.5) as lab:  # 101, then silence
+        client = lab.connect(deaf.url)
+        started = time.monotonic()
+        client.close()
+        assert 0.4 < time.monotonic() - started < 2.0
+        assert client_rows(lab) == ["open", "close 1006 wasClean=false"]
+        assert "no close frame came back" in (lab.events.filter(kind="close")[0].detail or "")
+        assert deaf.received.startswith(bytes([0x88]))  # the close frame went out, unanswered
+
+
+def test_a_close_timeout_longer_than_the_labs_timeout_is_honoured() -> None:
+    with HostileServer() as deaf, wslab.Lab(clock="logical", timeout=1.0, settle=0.5) as lab:
+        client = lab.connect(deaf.url, close_timeout=2.5)  # longer than the lab's 1 s: waits like a browser
+        started = time.monotonic()
+        client.close()
+        assert 2.3 < time.monotonic() - started < 4.0
+        assert client_rows(lab) == ["open", "close 1006 wasClean=false"]

@@ -150,8 +150,11 @@ class Client(Retrying, Faults, Endpoint):
         It also stops any reconnection: a close you ask for is final. Before open (after
         ``connect(..., wait=False)``) it abandons the attempt as a browser does: ``error``, then
         ``close`` 1006. On a client already closed it records a note saying there was nothing to do.
+        A peer that never answers the close frame is given ``close_timeout`` (a ``connect`` keyword,
+        the lab's settle time by default), even when that is longer than the lab's timeout.
         """
-        await self._ctx.bridge.run(self._close(code, reason), timeout, "close")
+        limit = self._close_limit() if timeout is None else timeout
+        await self._ctx.bridge.run(self._close(code, reason, limit), limit, "close")
 
     close = twin(aclose)
 
@@ -425,8 +428,14 @@ class Client(Retrying, Faults, Endpoint):
             raise WslabTimeout(f"{self.name} was not {what} within {limit} s") from None
         await self._ctx.session.settle()
 
-    async def _close(self, code: int, reason: str) -> None:
+    def _close_limit(self) -> float:
+        """How long close() waits: the lab's timeout, or the connection's longer ``close_timeout``."""
+        close_timeout = self._options.get("close_timeout")
+        return max(self._ctx.limits.timeout, close_timeout if isinstance(close_timeout, (int, float)) else 0)
+
+    async def _close(self, code: int, reason: str, limit: float | None = None) -> None:
         check_close(code, reason)  # before anything is recorded: a bad code changes nothing
+        limit = self._ctx.limits.timeout if limit is None else limit
         self._closed_by_user = True
         retrying = self._retrying
         if retrying is not None and not retrying.done():
@@ -459,10 +468,10 @@ class Client(Retrying, Faults, Endpoint):
             await self._emit("closing", conn=self.conn, peer=self.peer_name, code=code, reason=reason)
             await self._ctx.session.unless_held(self.conn, ws.close(code, reason))
         try:
-            async with asyncio.timeout(self._ctx.limits.timeout):
+            async with asyncio.timeout(limit):
                 await self._ctx.session.unless_held(self.conn, asyncio.shield(self._reader))
         except TimeoutError:
-            raise WslabTimeout(f"the connection did not close within {self._ctx.limits.timeout} s") from None
+            raise WslabTimeout(f"the connection did not close within {limit} s") from None
         await self._ctx.session.settle()
 
     def _require_open(self) -> ClientConnection:

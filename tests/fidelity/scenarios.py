@@ -383,6 +383,14 @@ BEYOND_THE_WINDOWS: dict[str, str] = {
         "leaves heartbeats to the application (`ws.ping()` + `terminate()`); wslab describes such a close "
         "as websockets' keepalive giving up (tests/test_heartbeat.py)."
     ),
+    "client: close() to a peer that never answers": (
+        "Same events everywhere (close 1006, wasClean false, no error), at different times. Chromium fires "
+        "that close when its closing handshake times out, about 60 s after `close()` (measured once: "
+        "60,212 ms); Node `ws` destroys the socket after its `closeTimeout`, 30 s (measured: 30,011 ms). "
+        "A wslab client waits `close_timeout`, the lab's settle time (2 s by default), so a lesson cell "
+        "does not hang; `lab.connect(url, close_timeout=60)` waits like Chromium "
+        "(tests/test_client.py::test_close_to_a_peer_that_never_answers_ends_with_1006_after_the_settle_time)."
+    ),
     "client: the code sent back on invalid UTF-8": (
         "Events agree (error, close 1006), but on the wire Chromium answers 1002 while Node `ws` and "
         "websockets answer 1007 (see the table of what each client sent back)."
