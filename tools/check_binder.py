@@ -15,7 +15,8 @@ Jupyter packages at the versions pinned in repo2docker's conda lock for it, then
 repository's tracked files (VENV/repo, as the image has its own copy), ``pip install -r
 binder/requirements.txt`` (a plain, not an editable, install: the package data must be in the wheel)
 and ``binder/postBuild``, as the image's build runs them. ``tests/run-all.sh`` then runs the copy's
-English lessons and French lesson 01 under nbval in it. What this cannot check: Ubuntu's packages inside the image and mybinder.org itself.
+English lessons and French lesson 01 under nbval in it. What this cannot check: Ubuntu's packages
+inside the image, and mybinder.org itself.
 """
 
 from __future__ import annotations
