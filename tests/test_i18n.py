@@ -288,3 +288,75 @@ def test_a_french_labs_live_views_are_french() -> None:
     assert "diagramme de séquence : client | server" in text
     assert "événements vus" in text
     assert ">événement</th>" in table_html
+
+
+# --- the errors a learner meets ---------------------------------------------------------------------
+
+
+def test_a_recv_timeout_speaks_the_labs_language_and_english_is_unchanged() -> None:
+    with wslab.Lab(clock="logical", name="fr-recv", lang="fr", timeout=3.0, settle=1.0) as lab:
+        client = lab.connect(lab.serve())
+        with pytest.raises(wslab.WslabTimeout, match=r"^aucun message n'est arrivé en 0\.2 s$"):
+            client.recv(timeout=0.2)
+    with wslab.Lab(clock="logical", name="en-recv", timeout=3.0, settle=1.0) as lab:
+        client = lab.connect(lab.serve())
+        with pytest.raises(wslab.WslabTimeout, match=r"^no message arrived within 0\.2 s$"):
+            client.recv(timeout=0.2)
+
+
+def test_wire_errors_are_french_when_french_is_selected(english_after: None) -> None:
+    def drive() -> list[str]:
+        said = []
+        with wslab.Lab(clock="logical", name="wire-words", timeout=3.0, settle=1.0) as lab:
+            wire = lab.wire(lab.serve())
+            client = lab.connect(wire)
+            for action in (wire.deliver, wire.drop, lambda: wire.edit("x")):
+                with pytest.raises(wslab.WslabError) as nothing_held:
+                    action()
+                said.append(str(nothing_held.value))
+            wire.hold()
+            client.send("Bonjour")
+            with pytest.raises(IndexError) as out_of_range:
+                wire.drop(3)
+            said.append(str(out_of_range.value))
+            with pytest.raises(ValueError) as bad_how:
+                wire.corrupt(how="shred")  # type: ignore[arg-type]
+            said.append(str(bad_how.value))
+            with pytest.raises(ValueError) as bad_direction:
+                wire.hold("up")
+            said.append(str(bad_direction.value))
+            wire.release()
+        return said
+
+    assert drive() == [
+        "no frame is held on the wire: call wire.hold() first, then send",
+        "no frame is held on the wire: call wire.hold() first, then send",
+        "no frame is held on the wire: call wire.hold() first, then send",
+        "only 1 frames are held on the wire",
+        "how must be 'flip-bit', 'bad-utf8' or 'unmask', not 'shred'",
+        "direction must be 'client→server' or 'server→client', not 'up'",
+    ]
+    wslab.set_language("fr")
+    assert drive() == [
+        "aucune trame n'est retenue sur le wire : appelez d'abord wire.hold(), puis envoyez",
+        "aucune trame n'est retenue sur le wire : appelez d'abord wire.hold(), puis envoyez",
+        "aucune trame n'est retenue sur le wire : appelez d'abord wire.hold(), puis envoyez",
+        "il n'y a qu'une trame retenue sur le wire",
+        "how doit valoir 'flip-bit', 'bad-utf8' ou 'unmask', pas 'shred'",
+        "direction doit valoir 'client→server' ou 'server→client', pas 'up'",
+    ]
+
+
+def test_a_taken_name_is_refused_in_french_and_in_english(english_after: None) -> None:
+    with wslab.Lab(clock="logical", name="taken", timeout=3.0, settle=1.0) as lab:
+        lab.serve(name="alice")
+        with pytest.raises(ValueError, match=r"^the name 'alice' is taken in this lab$"):
+            lab.serve(name="alice")
+        wslab.set_language("fr")
+        with pytest.raises(ValueError, match=r"^le nom 'alice' est déjà pris dans ce lab$"):
+            lab.serve(name="alice")
+        with pytest.raises(ValueError, match=r"^connect\(\) a besoin d'au moins un serveur ou une URL$"):
+            lab.connect([])
+    closed = r"^ce lab est fermé : créez-en un nouveau avec wslab\.Lab\(\)$"
+    with pytest.raises(wslab.WslabError, match=closed):
+        lab.serve()

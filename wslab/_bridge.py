@@ -13,8 +13,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from ._loop import LoopThread
+from ._loop import LoopThread, blocks_in_loop
 from .errors import LoopError, WslabError, WslabTimeout
+from .i18n import _
 
 __all__ = ["SAFETY_NET", "Bridge", "Limits", "LoopThread", "twin"]  # LoopThread: what a Bridge runs on
 
@@ -61,13 +62,10 @@ class Bridge:
         """
         if self.closed:
             coro.close()
-            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+            raise WslabError(_("this lab is closed: make a new one with wslab.Lab()"))
         if self.loop.in_loop():
             coro.close()
-            raise LoopError(
-                f"{what}() blocks, so it cannot be called from inside the lab's event loop "
-                f"(a hook or a handler): use 'await ….a{what}()' there instead"
-            )
+            raise LoopError(blocks_in_loop(what))
         if not bounded:
             return self.loop.run(coro, SAFETY_NET, what)
         limit = self.bound(timeout)
@@ -81,7 +79,7 @@ class Bridge:
         """Await ``coro`` on the lab's loop, from any loop."""
         if self.closed:
             coro.close()
-            raise WslabError("this lab is closed: make a new one with wslab.Lab()")
+            raise WslabError(_("this lab is closed: make a new one with wslab.Lab()"))
         return await self.loop.arun(coro)
 
 
@@ -93,7 +91,9 @@ async def _bounded(coro: Coroutine[Any, Any, T], limit: float, what: str) -> T:
     except TimeoutError:
         if not bound.expired():  # the call timed out on its own and said why
             raise
-        raise WslabTimeout(f"{what}() did not finish within {limit} s") from None
+        # i18n: {what} is the name of the wslab call that ran too long, e.g. recv or connect
+        words = _("{what}() did not finish within {limit} s")
+        raise WslabTimeout(words.format(what=what, limit=limit)) from None
 
 
 class HasBridge(Protocol):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._bridge import twin
 from .errors import WslabError
+from .i18n import _
 
 if TYPE_CHECKING:
     from ._bridge import Bridge
@@ -92,7 +93,7 @@ class LabPeers:
         from .node import new_client
 
         if server not in self.servers:
-            raise WslabError(f"{server.name} is not a server of this lab")
+            raise WslabError(_("{name} is not a server of this lab").format(name=server.name))
         node = new_client(self.context, server, name, record_console=record_console)
         self.nodes.append(node)
         return node
@@ -116,7 +117,7 @@ class LabPeers:
         from .browser import Browser
 
         if server not in self.servers and server not in self.wires:
-            raise WslabError(f"{server.name} is not a server or a wire of this lab")
+            raise WslabError(_("{name} is not a server or a wire of this lab").format(name=server.name))
         base = "browser" if script == "article" else script
         browser = Browser(
             self.context,

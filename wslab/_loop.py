@@ -18,12 +18,23 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .errors import LoopError, WslabError, WslabTimeout
+from .i18n import _
 
-__all__ = ["LoopThread"]
+__all__ = ["LoopThread", "blocks_in_loop"]
 
 T = TypeVar("T")
 
 _GRACE = 5.0  # seconds a blocking call waits past its own timeout before giving up on the loop
+
+
+def blocks_in_loop(what: str) -> str:
+    """Why ``what()`` is refused inside the lab's own loop, and what to call there instead."""
+    # i18n: {what} is a blocking wslab call (recv, connect…); a{what} is its awaitable twin (arecv…)
+    words = _(
+        "{what}() blocks, so it cannot be called from inside the lab's event loop "
+        "(a hook or a handler): use 'await ….a{what}()' there instead"
+    )
+    return words.format(what=what)
 
 
 class LoopThread:
@@ -56,13 +67,10 @@ class LoopThread:
         """Run ``coro`` on the loop and block until it is done (never from the loop itself)."""
         if self.in_loop():
             coro.close()
-            raise LoopError(
-                f"{what}() blocks, so it cannot be called from inside the lab's event loop "
-                f"(a hook or a handler): use 'await ….a{what}()' there instead"
-            )
+            raise LoopError(blocks_in_loop(what))
         if not self.alive:
             coro.close()
-            raise WslabError("this lab is closed")
+            raise WslabError(_("this lab is closed"))
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(None if timeout is None else timeout + _GRACE)
@@ -70,7 +78,9 @@ class LoopThread:
             if future.done():  # the coroutine itself timed out and said why
                 raise
             future.cancel()
-            raise WslabTimeout(f"{what}() did not finish in {timeout} s") from None
+            # i18n: {what} is the name of the wslab call that ran too long, e.g. recv or connect
+            words = _("{what}() did not finish in {timeout} s")
+            raise WslabTimeout(words.format(what=what, timeout=timeout)) from None
         except BaseException:
             future.cancel()
             raise
@@ -81,7 +91,7 @@ class LoopThread:
             return await coro
         if not self.alive:
             coro.close()
-            raise WslabError("this lab is closed")
+            raise WslabError(_("this lab is closed"))
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -89,7 +99,9 @@ class LoopThread:
         if not self.alive:
             return
         if self.in_loop():
-            raise LoopError("a lab cannot be closed from inside its own event loop: use 'await lab.aclose()'")
+            raise LoopError(
+                _("a lab cannot be closed from inside its own event loop: use 'await lab.aclose()'")
+            )
 
         async def cancel_rest() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ._bridge import Limits
+from .i18n import _
 
 __all__ = ["Limits", "OnWire", "Pair", "Session"]  # Limits: what a Session is made with
 
@@ -87,7 +88,8 @@ class Session:
         """``wanted`` if free (else ValueError), or ``base``, ``base2``, ``base3``… numbered on."""
         if wanted is not None:
             if wanted in taken:
-                raise ValueError(f"the name {wanted!r} is taken in this lab")
+                # i18n: {wanted} is the name asked for, in quotes, e.g. 'alice'
+                raise ValueError(_("the name {wanted} is taken in this lab").format(wanted=repr(wanted)))
             return wanted
         if base not in taken:
             return base

@@ -37,7 +37,7 @@ from ._retrying import Retrying
 from .errors import ConnectionFailed, NotConnected, WslabTimeout
 from .events import Kind, Payload
 from .hooks import Hook
-from .i18n import _
+from .i18n import N_, _
 from .lifecycle import check_close
 from .reconnect import Reconnect
 
@@ -171,7 +171,7 @@ class Client(Retrying, Faults, Endpoint):
             async with asyncio.timeout(limit):
                 latency = await (await ws.ping(data))
         except TimeoutError:
-            raise WslabTimeout(f"no pong within {limit} s") from None
+            raise WslabTimeout(_("no pong within {limit} s").format(limit=limit)) from None
         except ConnectionClosed as exc:
             raise NotConnected(_("connection {id} is closed ({why})").format(id=self.conn, why=exc)) from exc
         await self._ctx.session.settle()
@@ -182,14 +182,18 @@ class Client(Retrying, Faults, Endpoint):
 
     async def await_open(self, timeout: float | None = None) -> None:
         """Wait until the client is open again (after a reconnection), or raise ``WslabTimeout``."""
-        opened = self._wait(lambda: self.state is State.OPEN, timeout, "open")
+        # i18n: {name} is the client's name in the lab, e.g. client, alice
+        late = N_("{name} was not open within {limit} s")
+        opened = self._wait(lambda: self.state is State.OPEN, timeout, late)
         await self._ctx.bridge.run(opened, timeout, "wait_open")
 
     wait_open = twin(await_open)
 
     async def await_closed(self, timeout: float | None = None) -> None:
         """Wait until the client is closed for good (closed, or gave up reconnecting)."""
-        closed = self._wait(lambda: self.state is State.CLOSED, timeout, "closed")
+        # i18n: {name} is the client's name in the lab, e.g. client, alice
+        late = N_("{name} was not closed within {limit} s")
+        closed = self._wait(lambda: self.state is State.CLOSED, timeout, late)
         await self._ctx.bridge.run(closed, timeout, "wait_closed")
 
     wait_closed = twin(await_closed)
@@ -394,7 +398,7 @@ class Client(Retrying, Faults, Endpoint):
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:
-            raise WslabTimeout(f"no message arrived within {limit} s") from None
+            raise WslabTimeout(_("no message arrived within {limit} s").format(limit=limit)) from None
         return self._take()
 
     def _take(self) -> Payload:
@@ -417,7 +421,8 @@ class Client(Retrying, Faults, Endpoint):
             ).format(budget=self.inbox_budget, name=self.name)
             await self._emit("note", conn=conn, peer=self.peer_name, detail=words)
 
-    async def _wait(self, done: Callable[[], bool], timeout: float | None, what: str) -> None:
+    async def _wait(self, done: Callable[[], bool], timeout: float | None, late: str) -> None:
+        """Wait until ``done()``, or raise ``WslabTimeout`` with ``late`` (an ``N_`` message)."""
         limit = self._ctx.limits.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
@@ -425,7 +430,7 @@ class Client(Retrying, Faults, Endpoint):
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:
-            raise WslabTimeout(f"{self.name} was not {what} within {limit} s") from None
+            raise WslabTimeout(_(late).format(name=self.name, limit=limit)) from None
         await self._ctx.session.settle()
 
     def _close_limit(self) -> float:
@@ -471,7 +476,9 @@ class Client(Retrying, Faults, Endpoint):
             async with asyncio.timeout(limit):
                 await self._ctx.session.unless_held(self.conn, asyncio.shield(self._reader))
         except TimeoutError:
-            raise WslabTimeout(f"the connection did not close within {limit} s") from None
+            raise WslabTimeout(
+                _("the connection did not close within {limit} s").format(limit=limit)
+            ) from None
         await self._ctx.session.settle()
 
     def _require_open(self) -> ClientConnection:

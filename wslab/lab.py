@@ -28,7 +28,7 @@ from .eventlog import EventLog
 from .events import Kind, Payload, Side
 from .expect import Step, Verdict, expect
 from .hooks import Hook
-from .i18n import ngettext, normal_language, set_thread_language
+from .i18n import _, ngettext, normal_language, set_thread_language
 from .reconnect import Reconnect
 from .recorder import MAX_PAYLOAD, PAYLOAD_BUDGET, Clock, LogicalClock, Recorder, WallClock
 from .server import DEFAULT_ECHO, Handler, Server
@@ -98,7 +98,9 @@ class Lab(LabViews, LabPeers):
         elif clock == "logical":
             clock = LogicalClock()
         elif not callable(clock):
-            raise ValueError(f"clock must be 'wall', 'logical' or a callable, not {clock!r}")
+            raise ValueError(
+                _("clock must be 'wall', 'logical' or a callable, not {clock}").format(clock=repr(clock))
+            )
         self.name = name
         self.recorder = Recorder(
             capacity=capacity, clock=clock, max_payload=max_payload, payload_budget=payload_budget
@@ -256,7 +258,7 @@ class Lab(LabViews, LabPeers):
             else:
                 targets = [address(one) for one in target]
             if not targets:
-                raise ValueError("connect() needs at least one server or URL")
+                raise ValueError(_("connect() needs at least one server or URL"))
             options.setdefault("open_timeout", self.timeout)
             options.setdefault("close_timeout", self.settle_timeout)  # a silent peer: no 10 s hang
             client = Client(
@@ -307,7 +309,7 @@ class Lab(LabViews, LabPeers):
 
         async def start() -> Wire:
             if not isinstance(target, str) and target not in self.servers:
-                raise WslabError(f"{target.name} is not a server of this lab")
+                raise WslabError(_("{name} is not a server of this lab").format(name=target.name))
             wire = Wire(
                 self.context,
                 self._unique(name, "wire", [w.name for w in self.wires]),

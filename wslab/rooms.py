@@ -208,7 +208,9 @@ class RoomsMixin:
         me = self._me()
         peer = me.peer(conn) if isinstance(conn, str) else conn
         if peer.server is not me:
-            raise NotConnected(f"connection {peer.id} is on {peer.server.name}, not on {me.name}")
+            # i18n: {server} and {me} are servers' names in the lab, e.g. server, east
+            words = _("connection {id} is on {server}, not on {me}")
+            raise NotConnected(words.format(id=peer.id, server=peer.server.name, me=me.name))
         if peer.state is not State.OPEN:
             raise NotConnected(
                 _("connection {id} is {state}: it cannot join a room").format(
@@ -271,9 +273,11 @@ class RoomsMixin:
         servers: list[Server] = [self._me()]
         if everywhere:
             if self.bus is None:
-                raise WslabError(f"{self._me().name} is on no bus: presence(everywhere=True) needs one")
+                raise WslabError(
+                    _("{name} is on no bus: presence(everywhere=True) needs one").format(name=self._me().name)
+                )
             if not isinstance(self.bus, LocalBus):
-                raise WslabError(f"bus {self.bus.name!r} cannot share presence")
+                raise WslabError(_("bus {bus} cannot share presence").format(bus=repr(self.bus.name)))
             servers = list(self.bus.servers)
         online: dict[str, dict[str, Any]] = {}
         for server in servers:
@@ -330,7 +334,9 @@ class RoomsMixin:
     async def _broadcast(self, data: Payload, room: str | None, exclude: str | None, everywhere: bool) -> int:
         me = self._me()
         if everywhere and self.bus is None:
-            raise WslabError(f"{me.name} is on no bus: attach one first (server.attach(bus))")
+            raise WslabError(
+                _("{name} is on no bus: attach one first (server.attach(bus))").format(name=me.name)
+            )
         sent = await self._deliver(data, room, exclude)
         if everywhere and self.bus is not None:
             words = (
@@ -372,10 +378,13 @@ class RoomsMixin:
         if self.bus is bus:
             return
         if self.bus is not None:
-            raise WslabError(f"{me.name} is already on bus {self.bus.name!r}")
+            raise WslabError(
+                _("{name} is already on bus {bus}").format(name=me.name, bus=repr(self.bus.name))
+            )
         if isinstance(bus, LocalBus) and any(s._ctx is not me._ctx for s in bus.servers):
             # a LocalBus calls its servers directly, so they must all run in one lab's loop
-            raise WslabError(f"bus {bus.name!r} links servers of another lab: a LocalBus stays in one lab")
+            words = _("bus {bus} links servers of another lab: a LocalBus stays in one lab")
+            raise WslabError(words.format(bus=repr(bus.name)))
         self.bus = bus
         self._unsubscribe = bus.subscribe(self._from_bus)
         if isinstance(bus, LocalBus) and me not in bus.servers:
@@ -423,9 +432,10 @@ class Pool:
         self, servers: Sequence[Server], strategy: Strategy = "round-robin", *, name: str = "pool"
     ) -> None:
         if not servers:
-            raise ValueError("a pool needs at least one server")
+            raise ValueError(_("a pool needs at least one server"))
         if strategy not in ("round-robin", "least-connections"):
-            raise ValueError(f"strategy must be 'round-robin' or 'least-connections', not {strategy!r}")
+            words = _("strategy must be 'round-robin' or 'least-connections', not {strategy}")
+            raise ValueError(words.format(strategy=repr(strategy)))
         self.servers = list(servers)
         self.strategy: Strategy = strategy
         self.name = name

@@ -109,7 +109,11 @@ class Wire(Opening):
         """The opening handshake as it crossed the wire, with values that vary per run shown as ``…``."""
         links = [k for k in self.links if k.request and (conn is None or k.conn == conn)]
         if not links:
-            raise WslabError("no connection went through this wire" + (f" with id {conn!r}" if conn else ""))
+            if conn:
+                raise WslabError(
+                    _("no connection went through this wire with id {conn}").format(conn=repr(conn))
+                )
+            raise WslabError(_("no connection went through this wire"))
         link = links[-1] if conn is None else links[0]
         parts = []
         for arrow, raw, what in (

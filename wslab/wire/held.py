@@ -21,7 +21,7 @@ from .._endpoint import Endpoint
 from ..describe import close_words, preview
 from ..errors import WslabError
 from ..events import FrameInfo, Payload
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from .frames import C2S, DATA, ROLES, Corruption, Meaning, flip_first_bit, held_frames, unmasked
 
 if TYPE_CHECKING:
@@ -172,9 +172,8 @@ class Steps(Endpoint):
             names = frozenset([opcodes.upper()] if isinstance(opcodes, str) else [o.upper() for o in opcodes])
             unknown = names - {o.name for o in Opcode}
             if unknown:
-                raise ValueError(
-                    f"unknown opcode {sorted(unknown)[0]!r}: expected TEXT, BINARY, CONT, PING, PONG or CLOSE"
-                )
+                words = _("unknown opcode {opcode}: expected TEXT, BINARY, CONT, PING, PONG or CLOSE")
+                raise ValueError(words.format(opcode=repr(sorted(unknown)[0])))
 
         async def start() -> None:
             self._holding, self._hold_roles, self._hold_opcodes = True, roles, names
@@ -214,7 +213,9 @@ class Steps(Endpoint):
             self._require_held(0)
             many = len(self._held) if n is None else n
             if many < 1 or many > len(self._held):
-                raise ValueError(f"n must be between 1 and {len(self._held)}, not {n}")
+                # i18n: n is the keyword of wire.deliver(n=…); {count} is how many frames are held
+                words = _("n must be between 1 and {count}, not {n}")
+                raise ValueError(words.format(count=len(self._held), n=n))
             for held in self._held[:many]:
                 self._deliver(held, "deliver")
             await self._ctx.session.settle()
@@ -262,14 +263,14 @@ class Steps(Endpoint):
             opcode = held.frame.opcode
             if opcode is Opcode.CLOSE:
                 if code is None:
-                    raise ValueError("edit a close frame with code= (and reason=)")
+                    raise ValueError(_("edit a close frame with code= (and reason=)"))
                 try:
                     data = Close(code, reason).serialize()
                 except ProtocolError as exc:
-                    raise WslabError(f"{code} cannot be sent in a close frame ({exc})") from None
+                    raise WslabError(_cannot_send(code, exc)) from None
             else:
                 if payload is None:
-                    raise ValueError("edit needs the new payload")
+                    raise ValueError(_("edit needs the new payload"))
                 data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
                 if opcode in (Opcode.TEXT, Opcode.BINARY):
                     opcode = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
@@ -301,7 +302,9 @@ class Steps(Endpoint):
             link = self._open_link(conn)
             flow = link.c2s if role == C2S else link.s2c
             if flow is None or flow.state.eof is not Eof.OPEN or flow.state.closing is not Closing.NONE:
-                raise WslabError(f"{link.conn} is closing: nothing more can go {role}")
+                # i18n: {conn} is a connection id (c1, c2…); {role} is client→server or server→client
+                words = _("{conn} is closing: nothing more can go {role}")
+                raise WslabError(words.format(conn=link.conn, role=role))
             opcode = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
             new = Frame(opcode, payload.encode("utf-8") if isinstance(payload, str) else bytes(payload))
             self._record(
@@ -320,7 +323,7 @@ class Steps(Endpoint):
         async def run() -> None:
             held = self._require_held(index)
             if seconds < 0:
-                raise ValueError("seconds must be positive")
+                raise ValueError(_("seconds must be positive"))
             self._record(
                 "note",
                 conn=held.conn,
@@ -352,7 +355,7 @@ class Steps(Endpoint):
             frame, flow, meaning = held.frame, held.flow, held.meaning
             if how == "flip-bit":
                 if not frame.data:
-                    raise WslabError("this frame has no payload to corrupt")
+                    raise WslabError(_("this frame has no payload to corrupt"))
                 if meaning.compressed:
                     plain = bytes([meaning.plain[0] ^ 0x01]) + meaning.plain[1:] if meaning.plain else b""
                     new = Frame(frame.opcode, plain, frame.fin)
@@ -364,14 +367,16 @@ class Steps(Endpoint):
                     out = flip_first_bit(held.raw)
             elif how == "bad-utf8":
                 if not meaning.text:
-                    raise WslabError("bad-utf8 corrupts text frames only")
+                    raise WslabError(_("bad-utf8 corrupts text frames only"))
                 new = Frame(frame.opcode, b"\xff" + meaning.plain[1:], frame.fin)
                 out = None
             elif how == "unmask":
                 new = Frame(frame.opcode, meaning.plain, frame.fin)
                 out = unmasked(frame, held.raw, flow.reader.mask)
             else:
-                raise ValueError(f"how must be 'flip-bit', 'bad-utf8' or 'unmask', not {how!r}")
+                raise ValueError(
+                    _("how must be 'flip-bit', 'bad-utf8' or 'unmask', not {how}").format(how=repr(how))
+                )
             self._take(held)
             self._record(
                 "note",
@@ -396,7 +401,7 @@ class Steps(Endpoint):
         async def run() -> None:
             links = [k for k in self.links if not k.closed and (conn is None or k.conn == conn)]
             if not links:
-                raise WslabError("no open connection on this wire" + (f" with id {conn!r}" if conn else ""))
+                raise WslabError(_no_open_connection(conn))
             for link in links:
                 lost = [h for h in self._held if h.link is link]
                 for held in lost:
@@ -426,7 +431,7 @@ class Steps(Endpoint):
         try:
             data = Close(code, reason).serialize()
         except ProtocolError as exc:
-            raise WslabError(f"{code} cannot be sent in a close frame ({exc})") from None
+            raise WslabError(_cannot_send(code, exc)) from None
 
         async def run() -> None:
             self._abandon(N_("wire closing"))
@@ -465,18 +470,38 @@ class Steps(Endpoint):
             k for k in self.links if not k.closed and k.s2c is not None and (conn is None or k.conn == conn)
         ]
         if not links:
-            raise WslabError("no open connection on this wire" + (f" with id {conn!r}" if conn else ""))
+            raise WslabError(_no_open_connection(conn))
         return links[-1]
 
     def _require_held(self, index: int) -> HeldFrame:
         if not self._held:
-            raise WslabError("no frame is held on the wire: call wire.hold() first, then send")
+            raise WslabError(_("no frame is held on the wire: call wire.hold() first, then send"))
         if not -len(self._held) <= index < len(self._held):
-            raise IndexError(f"only {len(self._held)} frames are held on the wire")
+            count = len(self._held)
+            # i18n: the English says "frames" even for one (its output is fixed); a translation may count.
+            words = ngettext(
+                "only {count} frames are held on the wire", "only {count} frames are held on the wire", count
+            )
+            raise IndexError(words.format(count=count))
         return self._held[index]
 
 
 def _role(direction: str) -> str:
     if direction not in ROLES:
-        raise ValueError(f"direction must be 'client→server' or 'server→client', not {direction!r}")
+        words = _("direction must be 'client→server' or 'server→client', not {direction}")
+        raise ValueError(words.format(direction=repr(direction)))
     return ROLES[direction]
+
+
+def _no_open_connection(conn: str | None) -> str:
+    """Why there is nothing to cut or close: no open connection (with id ``conn``) on the wire."""
+    if conn:
+        # i18n: {conn} is a connection id in quotes, e.g. 'c2'
+        return _("no open connection on this wire with id {conn}").format(conn=repr(conn))
+    return _("no open connection on this wire")
+
+
+def _cannot_send(code: int, problem: Exception) -> str:
+    """Why close code ``code`` cannot go in a close frame (``problem``: websockets' own words)."""
+    # i18n: {problem} is websockets' explanation, in English
+    return _("{code} cannot be sent in a close frame ({problem})").format(code=code, problem=problem)
