@@ -39,3 +39,13 @@ def test_the_addresses_kept_for_late_claims_are_bounded() -> None:
         s.expect(f"c{port}", ("127.0.0.1", port), "x", None)
     assert len(s.expected) <= 1000
     assert ("127.0.0.1", 2999) in s.expected and ("127.0.0.1", 0) not in s.expected
+
+
+def test_a_claimed_path_wins_over_a_stale_address_on_the_same_port() -> None:
+    # An address stays after a client of ours connected to a Node server (for Node's late report); the
+    # system may later give that port to a Node client or a page that claimed its path.
+    s = session()
+    s.expect("c1", ("127.0.0.1", 5001), "alice", None)  # alice went to a server not ours, long ago
+    s.claim_path("/shouter", "c9", "shouter", "loud")
+    assert s.claim(("127.0.0.1", 5001), "loud", "/shouter") == ("c9", "shouter")
+    assert ("127.0.0.1", 5001) not in s.expected
