@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._wire import Wire
     from .frames import Corruption
-    from .held import HeldFrame
+    from .state import HeldFrame
 
 __all__ = ["Corruption", "HeldFrame", "Wire"]
 
-_WHERE = {"Wire": "._wire", "HeldFrame": ".held", "Corruption": ".frames"}
+_WHERE = {"Wire": "._wire", "HeldFrame": ".state", "Corruption": ".frames"}
 
 
 def __getattr__(name: str) -> Any:

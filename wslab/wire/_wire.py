@@ -38,9 +38,9 @@ from ..errors import WslabError
 from ..events import Event
 from ..i18n import _
 from .frames import Corruption, stable_lines
-from .held import HeldFrame
 from .opening import Opening, Upstream
 from .relay import Link
+from .state import HeldFrame
 
 if TYPE_CHECKING:
     from .._context import Context

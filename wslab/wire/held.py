@@ -1,4 +1,4 @@
-"""Frames held on the wire, the state of each direction as one table, and what a learner does with them.
+"""What a learner does with the frames held on the wire (the frames and each direction's state: state.py).
 
 :class:`Steps` holds the public step actions (``hold``, ``deliver``, ``drop``, ``edit``, ``inject``,
 ``delay``, ``corrupt``, ``cut``, ``release``); the bytes they send go through the relay
@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from websockets.exceptions import ProtocolError
@@ -20,101 +18,15 @@ from .._bridge import twin
 from .._endpoint import Endpoint
 from ..describe import close_words, preview
 from ..errors import WslabError
-from ..events import FrameInfo, Payload
+from ..events import Payload
 from ..i18n import N_, _, ngettext
-from .frames import C2S, DATA, ROLES, Corruption, Meaning, flip_first_bit, held_frames, unmasked
+from .frames import C2S, ROLES, Corruption, flip_first_bit, held_frames, unmasked
+from .state import Closing, Eof, HeldFrame
 
 if TYPE_CHECKING:
     from .relay import Flow, Link
 
-__all__ = ["Closing", "Eof", "FlowState", "HeldFrame", "Steps"]
-
-
-class Eof(enum.Enum):
-    """Where the end of one direction's TCP stream is."""
-
-    OPEN = "open"  # the sender has not closed its side
-    WAITING = "waiting"  # it has, behind held frames: it goes on after them
-    SENT = "sent"  # passed on to the receiver
-
-
-class Closing(enum.Enum):
-    """Where this direction's close frame is."""
-
-    NONE = "none"
-    SEEN = "seen"  # arrived on the wire (held, dropped, or about to go on)
-    PASSED = "passed"  # went on to the receiver
-    RELEASED = "released"  # went on after it was held: the lab waits for the answer
-
-
-@dataclass
-class FlowState:
-    """The relay's state for one direction of one connection: every field is a column of :meth:`table`."""
-
-    held: int = 0  # frames waiting on the wire
-    messages_held: int = 0  # of which end a message (delivering them completes one)
-    messages_lost: int = 0  # messages dropped, or that found the connection closed
-    last_held: bool = False  # the latest frame was held: the end of stream must wait behind it
-    eof: Eof = Eof.OPEN
-    closing: Closing = Closing.NONE
-    pings_released: int = 0  # held pings delivered whose pongs have not come back yet
-    frames: int = 0  # frames read so far (each frame's number in its direction)
-
-    def row(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass(eq=False)
-class HeldFrame:
-    """One frame waiting on the wire: its raw bytes and what they mean."""
-
-    link: Link = field(repr=False)
-    flow: Flow = field(repr=False)
-    raw: bytes = field(repr=False)
-    frame: Frame = field(repr=False)
-    info: FrameInfo
-    meaning: Meaning = field(repr=False)
-    number: int = field(repr=False, default=0)  # its place in its direction
-
-    @property
-    def data(self) -> Payload | None:
-        """The payload as the receiver would see it (None for a valid close frame)."""
-        return self.meaning.data
-
-    @property
-    def code(self) -> int | None:
-        return self.meaning.code
-
-    @property
-    def reason(self) -> str | None:
-        return self.meaning.reason
-
-    @property
-    def message_end(self) -> bool:
-        """A data frame with FIN: delivering it completes a message."""
-        return self.frame.fin and self.frame.opcode in DATA
-
-    @property
-    def conn(self) -> str:
-        return self.link.conn
-
-    @property
-    def direction(self) -> str:
-        """``client→server`` or ``server→client``."""
-        return self.info.direction
-
-    @property
-    def arrow(self) -> str:
-        """The direction with the ends' names: ``alice→server``."""
-        return self.flow.arrow
-
-    def __repr__(self) -> str:
-        text = f"{self.flow.arrow} {self.info.describe()}"
-        if self.frame.opcode is Opcode.CLOSE:
-            text += f" {close_words(self.code, self.reason)}"
-        elif self.frame.opcode not in (Opcode.PING, Opcode.PONG) and self.data is not None:
-            text += f" {preview(self.data)}"
-        return text
+__all__ = ["Steps"]
 
 
 class Steps(Endpoint):

@@ -15,7 +15,8 @@ from websockets.frames import Frame, Opcode
 from .._endpoint import Pair
 from ..i18n import N_, _
 from .frames import C2S, DATA, Meaning, Parsed, Reader, close_meaning, frame_info, held_frames, plain_meaning
-from .held import Closing, Eof, FlowState, HeldFrame, Steps
+from .held import Steps
+from .state import Closing, Eof, FlowState, HeldFrame
 
 __all__ = ["CHUNK", "Flow", "Link", "Relay"]
 
