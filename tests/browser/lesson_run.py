@@ -288,3 +288,23 @@ def screenshot_whole_notebook(page: Any, path: Path) -> None:
 
 def shut_down_kernel(page: Any) -> None:
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
+
+@contextmanager
+def lesson_page(browser: Any, lab: JupyterLab, name: str) -> Iterator[Any]:
+    """:func:`open_lesson`; on the way out, whatever happened, its kernel shut down and the page closed."""
+    page = open_lesson(browser, lab, name)
+    try:
+        yield page
+    finally:
+        try:
+            shut_down_kernel(page)
+        finally:
+            page.close()
+
+
+def assert_no_problems(name: str, problems: list[str]) -> None:
+    """Print each problem under the lesson's name, then fail with all of them (or pass with none)."""
+    for problem in problems:
+        print(f"{name}: {problem}")
+    assert not problems, f"{name}: {len(problems)} problems:\n  " + "\n  ".join(problems)

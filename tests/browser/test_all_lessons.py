@@ -47,16 +47,16 @@ from lesson_run import (
     RUN_SECONDS,
     SETTLE_SECONDS,
     SHOTS,
+    assert_no_problems,
     credentials_shown,
+    lesson_page,
     not_run,
     notes_in,
-    open_lesson,
     problems_in,
     restart_and_run_all,
     screenshot_whole_notebook,
     serve_lessons,
     settle_widgets,
-    shut_down_kernel,
 )
 
 pytestmark = pytest.mark.browser
@@ -166,10 +166,9 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
     if why:
         pytest.skip(why)
     started = time.monotonic()
-    page = open_lesson(chromium, jupyter, name)
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-    try:
+    with lesson_page(chromium, jupyter, name) as page:
+        page_errors: list[str] = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
         assert page.locator("#filebrowser").is_visible(), "the file browser is not open in the left sidebar"
         stuck = restart_and_run_all(page, RUN_SECONDS)
         ran = time.monotonic() - started
@@ -200,14 +199,7 @@ def test_all_lessons_restart_and_run_all_at_1280(jupyter: JupyterLab, chromium: 
             print(f"{name}: page errors (not asserted): {page_errors[:3]}")
         for note in notes_in(report):
             print(f"{name}: note (not asserted): {note}")
-        for problem in problems:
-            print(f"{name}: {problem}")
-        assert not problems, f"{name}: {len(problems)} problems:\n  " + "\n  ".join(problems)
-    finally:
-        try:
-            shut_down_kernel(page)
-        finally:
-            page.close()
+        assert_no_problems(name, problems)
 
 
 CHECKED_CELLS = [
@@ -231,8 +223,7 @@ def test_all_lessons_checks_catch_what_they_should(jupyter: JupyterLab, chromium
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook = {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
     (jupyter.work / "00-checks.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
-    page = open_lesson(chromium, jupyter, "00-checks.ipynb")
-    try:
+    with lesson_page(chromium, jupyter, "00-checks.ipynb") as page:
         assert restart_and_run_all(page, RUN_SECONDS) is None
         settle_widgets(page, SETTLE_SECONDS)
         report = page.evaluate(INSPECT)
@@ -246,6 +237,3 @@ def test_all_lessons_checks_catch_what_they_should(jupyter: JupyterLab, chromium
         assert error.startswith("cell #6 [6] '1 / 0': error: ZeroDivisionError")
         assert cookie.startswith("cell #4 [4]") and "the page's cookie '_xsrf'" in cookie, cookie
         assert not_run(report) == ["cell #7 [ ] 'print(\"never runs\")'"]
-    finally:
-        shut_down_kernel(page)
-        page.close()

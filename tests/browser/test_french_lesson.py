@@ -36,15 +36,15 @@ from lesson_run import (
     RUN_SECONDS,
     SETTLE_SECONDS,
     SHOTS,
+    assert_no_problems,
     credentials_shown,
+    lesson_page,
     not_run,
-    open_lesson,
     problems_in,
     restart_and_run_all,
     screenshot_whole_notebook,
     serve_lessons,
     settle_widgets,
-    shut_down_kernel,
 )
 
 pytestmark = pytest.mark.browser
@@ -137,8 +137,7 @@ def test_french_lesson_restart_and_run_all_shows_french(jupyter: JupyterLab, chr
     english = english_messages()
     assert len(english) > 100, f"only {len(english)} English messages read from {CATALOGUE}"
     started = time.monotonic()
-    page = open_lesson(chromium, jupyter, LESSON)
-    try:
+    with lesson_page(chromium, jupyter, LESSON) as page:
         stuck = restart_and_run_all(page, RUN_SECONDS)
         ran = time.monotonic() - started
         settle_widgets(page, SETTLE_SECONDS)
@@ -158,28 +157,15 @@ def test_french_lesson_restart_and_run_all_shows_french(jupyter: JupyterLab, chr
         images = sum(cell["images"] for cell in shown)
         print(f"{LESSON}: read {tables} tables, {images} images; checked {len(WORDS)} phrases", end="")
         print(f" and {len(english)} English messages of the catalogue")
-        for problem in problems:
-            print(f"{LESSON}: {problem}")
-        assert not problems, f"{LESSON}: {len(problems)} problems:\n  " + "\n  ".join(problems)
-    finally:
-        try:
-            shut_down_kernel(page)
-        finally:
-            page.close()
+        assert_no_problems(LESSON, problems)
 
 
 def test_french_lesson_checks_catch_english(jupyter: JupyterLab, chromium: Any) -> None:
     """The same checks on the English lesson 05 (same code cells, no wslab.toml): each one fires."""
-    page = open_lesson(chromium, jupyter, "05-closing.ipynb")
-    try:
+    with lesson_page(chromium, jupyter, "05-closing.ipynb") as page:
         assert restart_and_run_all(page, RUN_SECONDS) is None
         settle_widgets(page, SETTLE_SECONDS)
         shown = page.evaluate(SHOWN)
-    finally:
-        try:
-            shut_down_kernel(page)
-        finally:
-            page.close()
     problems = french_problems(shown, english_messages())
     tables = sum(len(cell["tables"]) for cell in shown)
     headings = [p for p in problems if "a table's headings are ['seq', 'time'" in p]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from _helpers import tool
 from jupyterlab_page import CHROMIUM, KERNEL_STATUS, JupyterLab
-from lesson_run import serve_lessons
+from lesson_run import VIEWPORT, serve_lessons, shut_down_kernel
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_the_button_opens_the_lesson_in_jupyterlab(
     chromium: Any, clone: JupyterLab, lesson: str, lang: str, button: str
 ) -> None:
     html = tool("site_launch").launch_buttons(lesson, "", lab=clone.base, lang=lang)
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context = chromium.new_context(viewport=VIEWPORT)
     page = context.new_page()
     try:
         page.goto(f"{clone.base}/api/status?token={clone.token}")  # logged in, as after README's command
@@ -56,6 +56,6 @@ def test_the_button_opens_the_lesson_in_jupyterlab(
             "() => window.jupyterapp.shell.currentWidget.content.widgets[0].model.sharedModel.getSource()"
         )
         assert first.startswith("# ")  # the lesson's title cell, not an empty new notebook
-        page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+        shut_down_kernel(page)
     finally:
         context.close()
